@@ -1,0 +1,37 @@
+"""softmaxnotes: the helper package of the book *Softmax Notes*.
+
+Numerically stable softmax, log-softmax and log-sum-exp, the softmax Jacobian and its
+vector-Jacobian product, cross-entropy and its gradient, finite-difference checks, and SymPy
+expressions (:mod:`softmaxnotes.symbolic`) for the derivations. Each function's docstring names the
+chapter that derives it.
+"""
+
+from . import symbolic
+from .gradcheck import (
+    default_step,
+    gradient_check,
+    max_relative_error,
+    numerical_gradient,
+    numerical_jacobian,
+)
+from .jacobian import softmax_jacobian, softmax_vjp
+from .loss import cross_entropy, cross_entropy_grad
+from .stable import log_softmax, logsumexp, softmax
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "softmax_jacobian",
+    "softmax_vjp",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "numerical_jacobian",
+    "numerical_gradient",
+    "default_step",
+    "max_relative_error",
+    "gradient_check",
+    "symbolic",
+]
+
+__version__ = "0.1.0"
