@@ -1,0 +1,55 @@
+"""The repository's promises: pinned environment, one for Binder and CI, two README commands, CI
+running exactly the README's test command, licences."""
+
+from __future__ import annotations
+
+import re
+
+from booktools import REPO, readme_command
+
+
+def requirement_lines() -> list[str]:
+    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_jupyter_book_is_pinned_to_1x():
+    assert "jupyter-book==1.0.4.post1" in requirement_lines()
+
+
+def test_every_requirement_is_pinned_except_the_package_itself():
+    for line in requirement_lines():
+        assert line == "-e ." or re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][\w.]*", line), line
+
+
+def test_runtime_is_python_311_for_binder():
+    assert (REPO / "runtime.txt").read_text(encoding="utf-8").strip() == "python-3.11"
+
+
+def test_readme_has_exactly_two_commands_that_set_up_from_requirements():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert text.count("```bash") == 2
+    build = readme_command("**Set up and build the website**")
+    tests = readme_command("**Set up and run every test**")
+    for command in (build, tests):
+        assert command.startswith("python3.11 -m venv .venv && .venv/bin/pip install -q -r requirements.txt")
+    assert "jupyter-book build --all" in build
+    assert "pytest" in tests and "--nbmake" in tests and "chapters" in tests
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert commands[-1] == readme_command("**Set up and run every test**")
+    assert "set -euo pipefail" in ci
+
+
+def test_licences_are_present_and_named_in_the_readme():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in text and "MIT" in text
+    assert "MIT License" in (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in (REPO / "LICENSE-CONTENT.md").read_text(encoding="utf-8")
+
+
+def test_line_endings_are_normalised():
+    assert "* text=auto eol=lf" in (REPO / ".gitattributes").read_text(encoding="utf-8")
