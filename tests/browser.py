@@ -1,0 +1,129 @@
+"""Load built pages in headless Chromium (Debian's ``chromium``, driven by Playwright) and report
+what a reader would trip over: untypeset math, broken images, network requests, 404s, console
+errors. Used by tests/test_book_build.py."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update",
+]
+INSTALL_HINT = "install Debian's chromium (sudo apt-get install chromium) to run the browser test"
+
+
+def chromium_executable() -> str | None:
+    """Path of the system Chromium, or None. Nothing is ever downloaded."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (a free port) for the duration of the block."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"data", "blob", "about"} or parts.hostname in {"127.0.0.1", "localhost"}
+
+
+@dataclass
+class PageReport:
+    name: str
+    console_errors: list[str] = field(default_factory=list)
+    failed_responses: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    untypeset_math: int = 0
+    typeset_math: int = 0
+    raw_tex: list[str] = field(default_factory=list)
+    broken_images: list[str] = field(default_factory=list)
+    images: int = 0
+    links: list[str] = field(default_factory=list)
+    has_launch_binder: bool = False
+    has_launch_colab: bool = False
+    has_download: bool = False
+
+
+_INSPECT = """() => {
+  const article = document.querySelector('article') || document.body;
+  const maths = Array.from(article.querySelectorAll('.math'));
+  const untypeset = maths.filter(m => !m.querySelector('mjx-container')).length;
+  const clone = article.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, mjx-container, textarea, .highlight')
+       .forEach(e => e.remove());
+  const text = clone.textContent;
+  const raw = ['$$', '\\\\[', '\\\\(', '\\\\frac', '\\\\begin{', '\\\\sum', '\\\\mathrm']
+       .filter(p => text.includes(p));
+  const images = Array.from(document.images);
+  return {
+    untypeset: untypeset,
+    typeset: document.querySelectorAll('mjx-container').length,
+    raw: raw,
+    images: images.length,
+    broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    binder: !!document.querySelector('.dropdown-launch-buttons a[href*="mybinder.org"]'),
+    colab: !!document.querySelector('.dropdown-launch-buttons a[href*="colab.research.google.com"]'),
+    download: !!document.querySelector('.dropdown-download-buttons'),
+  };
+}"""
+
+_WAIT_FOR_MATHJAX = """async () => {
+  if (!document.querySelector('.math')) return;
+  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+    await new Promise(r => setTimeout(r, 50));
+  if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
+}"""
+
+
+def visit(context, base_url: str, name: str, screenshot: Path) -> PageReport:
+    """Open ``base_url/name.html`` in a new page of ``context``, wait for MathJax, scroll through
+    the page (so every image loads), inspect it and save a full-page screenshot."""
+    report = PageReport(name)
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and report.console_errors.append(m.text))
+    page.on("pageerror", lambda e: report.console_errors.append(f"uncaught: {e}"))
+    page.on("response", lambda r: r.status >= 400 and report.failed_responses.append(f"{r.status} {r.url}"))
+    page.on("requestfailed", lambda r: is_local(r.url) and report.failed_responses.append(f"failed {r.url}"))
+    page.goto(f"{base_url}/{name}.html", wait_until="networkidle")
+    page.evaluate(_WAIT_FOR_MATHJAX)
+    page.evaluate("async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {"
+                  " window.scrollTo(0, y); await new Promise(r => setTimeout(r, 20)); } window.scrollTo(0, 0); }")
+    page.wait_for_load_state("networkidle")
+    found = page.evaluate(_INSPECT)
+    report.untypeset_math, report.typeset_math = found["untypeset"], found["typeset"]
+    report.raw_tex, report.images, report.broken_images = found["raw"], found["images"], found["broken"]
+    report.links = found["links"]
+    report.has_launch_binder, report.has_launch_colab = found["binder"], found["colab"]
+    report.has_download = found["download"]
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+    page.close()
+    return report
