@@ -2,22 +2,25 @@
 
 One from-clean build per test session (``--all`` into a fresh output folder: incremental builds
 hide warnings), shared by the tests of this module; they run on one xdist worker (``xdist_group``).
+The student edition (``tools/build_student_edition.py``) is built after it, from its jupyter cache.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from booktools import REPO, config, toc_entries
+from booktools import REPO, chapter_notebooks, config, load_notebook, toc_entries
 from browser import CHROMIUM_ARGS, INSTALL_HINT, PageReport, chromium_executable, is_local, serve, visit
 
 pytestmark = pytest.mark.xdist_group("book")
@@ -198,3 +201,213 @@ def test_screenshots_of_every_page_are_kept(browser_reports):
     for name in browser_reports:
         shot = SCREENSHOTS / f"{name.replace('/', '__')}.png"
         assert shot.exists() and shot.stat().st_size > 10_000, f"no screenshot of {name}"
+
+
+# ---------------------------------------------------------------- the student edition
+
+STUDENT_ROOT = REPO / "_build" / "test-student"
+
+
+@pytest.fixture(scope="module")
+def student_build(build) -> Build:
+    """The student edition, built by the README's student command after the main build (same
+    xdist worker) and reading the notebooks' outputs from the main build's jupyter cache."""
+    shutil.rmtree(STUDENT_ROOT, ignore_errors=True)
+    command = [sys.executable, str(REPO / "tools" / "build_student_edition.py"),
+               "--output", str(STUDENT_ROOT),
+               "--cache", str(BUILD_ROOT / "_build" / ".jupyter_cache")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)
+    log = result.stdout + result.stderr
+    STUDENT_ROOT.mkdir(parents=True, exist_ok=True)
+    (STUDENT_ROOT / "build.log").write_text(log, encoding="utf-8")
+    return Build(result.returncode, log, STUDENT_ROOT / "_build" / "html")
+
+
+@dataclass
+class Solution:
+    """One solution of a chapter notebook: its exercise label, its prose and its code."""
+    label: str
+    prose: list[str]
+    code: list[str]
+
+
+_DIRECTIVE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\{(solution|solution-start|solution-end)\}\s*(\S*)")
+
+
+def _closes(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+
+
+def solutions_and_rest(notebook: dict) -> tuple[list[Solution], str]:
+    """Every solution of a notebook (``{solution}`` blocks, and everything between
+    ``{solution-start}`` and ``{solution-end}``, code cells included), and all its other text."""
+    found: list[Solution] = []
+    rest: list[str] = []
+    current: Solution | None = None  # the solution being read
+    fence: str | None = None         # the fence of a {solution} block being read
+    gated = False
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "markdown":
+            (current.code if gated and current else rest).append(source)
+            continue
+        for line in source.splitlines():
+            if fence is not None:
+                if _closes(line, fence):
+                    fence = None
+                elif current is not None and not line.startswith(":"):
+                    current.prose.append(line)
+                continue
+            match = _DIRECTIVE.match(line)
+            if match and match[2] == "solution":
+                current = Solution(match[3], [], [])
+                found.append(current)
+                fence = match[1]
+            elif match and match[2] == "solution-start":
+                current = Solution(match[3], [], [])
+                found.append(current)
+                gated, fence = True, match[1]
+            elif match and match[2] == "solution-end":
+                gated, current, fence = False, None, match[1]
+            elif gated and current is not None:
+                current.prose.append(line)
+            else:
+                rest.append(line)
+    return found, "\n".join(rest)
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def distinctive_fragments(solution: Solution, rest: str) -> list[str]:
+    """Pieces of a solution that should appear verbatim in its rendered page (up to whitespace)
+    and appear nowhere else in the notebook: runs of six or more plain words of the prose, the TeX
+    of its formulas, and its longer code lines."""
+    prose = re.sub(r"^\s*(?:[-+*]|\d+\.)\s+", "", "\n".join(solution.prose), flags=re.M)
+    maths = re.findall(r"\$\$(.+?)\$\$|\$([^$]+?)\$", prose, flags=re.S)
+    fragments = [normalise(a or b) for a, b in maths if len(normalise(a or b)) >= 12]
+    plain = re.sub(r"\$\$.+?\$\$|\$[^$]+?\$|\{[^}]*\}`[^`]*`|`[^`]*`", "|", prose, flags=re.S)
+    for piece in re.split(r"[|*_()\[\]{}<>#\"'“”‘’:]|--|\.\.\.", plain):
+        words = piece.strip(" \n.,;!?").split()
+        if sum(word.isalpha() for word in words) >= 6:
+            fragments.append(" ".join(words))
+    for code in solution.code:
+        fragments += [normalise(line) for line in code.splitlines() if len(line.strip()) >= 25]
+    other = normalise(rest)
+    return [f for f in dict.fromkeys(fragments) if f not in other]
+
+
+class _PageText(HTMLParser):
+    """The text of a page's article (outside scripts and styles; not the navigation) and the class
+    names of its elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.classes: set[str] = set()
+        self._skip = 0
+        self._article = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self._skip += tag in {"script", "style"}
+        self._article += tag == "article"
+        for name, value in attrs:
+            if name == "class" and value:
+                self.classes.update(value.split())
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= self._skip > 0 and tag in {"script", "style"}
+        self._article -= self._article > 0 and tag == "article"
+
+    def handle_data(self, data: str) -> None:
+        if self._article and not self._skip:
+            self.parts.append(data)
+
+
+def page_text(path: Path) -> tuple[str, set[str]]:
+    parser = _PageText()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return normalise("".join(parser.parts)), parser.classes
+
+
+def chapter_solutions() -> list[tuple[Path, list[Solution], str]]:
+    chapters = []
+    for path in chapter_notebooks():
+        found, rest = solutions_and_rest(load_notebook(path))
+        chapters.append((path, found, rest))
+    return chapters
+
+
+def test_student_edition_builds_with_no_warnings(student_build):
+    warnings = [line for line in student_build.log.splitlines() if SPHINX_WARNING.search(line)]
+    assert student_build.returncode == 0 and not warnings, (
+        f"student edition failed (exit {student_build.returncode}); see {STUDENT_ROOT / 'build.log'}:\n"
+        + "\n".join(warnings[:40] or student_build.log.splitlines()[-40:])
+    )
+
+
+def test_student_edition_reuses_the_main_build_cache(student_build):
+    """No notebook runs twice in a test session (unless it was edited between the two builds)."""
+    executed = [line for line in student_build.log.splitlines() if "Executing notebook" in line]
+    assert not executed, (
+        "the student edition executed notebooks again instead of reading the main build's cache:\n"
+        + "\n".join(executed)
+    )
+
+
+def test_student_edition_has_every_page_and_its_title(student_build):
+    missing = [str(p.relative_to(student_build.html)) for p in pages(student_build) if not p.exists()]
+    assert not missing, f"pages missing from the student edition: {missing}"
+    intro = (student_build.html / "intro.html").read_text(encoding="utf-8")
+    assert "(student edition)" in intro
+
+
+def test_the_test_finds_every_solution_in_the_normal_build(build):
+    """Every solution of every notebook is found by the parser above and shown by the normal build:
+    otherwise the student-edition test below could pass for the wrong reason."""
+    for path, found, rest in chapter_solutions():
+        exercises = re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", rest)
+        assert sorted(s.label for s in found) == sorted(exercises), path.name
+        text, classes = page_text(build.html / "chapters" / f"{path.stem}.html")
+        assert "solution" in classes, f"{path.name}: no solution element in the normal build"
+        assert text.count("Solution to Exercise") == len(found), path.name
+        for solution in found:
+            shown = [f for f in distinctive_fragments(solution, rest) if f in text]
+            assert shown, (f"{path.name}: no text of the solution to {solution.label} found in the "
+                           "normal build; the student-edition test could not see it either")
+
+
+def test_student_edition_has_the_exercises_and_no_solution(build, student_build):
+    for path, found, rest in chapter_solutions():
+        page = student_build.html / "chapters" / f"{path.stem}.html"
+        text, classes = page_text(page)
+        html = page.read_text(encoding="utf-8")
+        assert not classes & {"solution", "solution-start"}, f"{path.name}: a solution element"
+        assert "Solution to" not in text, f"{path.name}: a solution title"
+        exercises = re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", rest)
+        for label in exercises:
+            assert f'id="{label}"' in html, f"{path.name}: exercise {label} missing"
+        normal_text, _ = page_text(build.html / "chapters" / f"{path.stem}.html")
+        for solution in found:
+            leaked = [f for f in distinctive_fragments(solution, rest)
+                      if f in normal_text and f in text]
+            assert not leaked, f"{path.name}: the solution to {solution.label} shows: {leaked[:3]}"
+
+
+def test_student_edition_downloads_have_no_solution(build, student_build):
+    """The .ipynb that each page's download button offers has its exercises and no solutions."""
+    for path, found, rest in chapter_solutions():
+        source = f"_sources/chapters/{path.name}"
+        normal = (build.html / source).read_text(encoding="utf-8")
+        assert "{solution" in normal, f"the normal build's {source} has no solution"
+        notebook = json.loads((student_build.html / source).read_text(encoding="utf-8"))
+        stripped, stripped_rest = solutions_and_rest(notebook)
+        assert not stripped and "{solution" not in json.dumps(notebook), f"{source}: a solution"
+        exercises = re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", rest)
+        assert re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", stripped_rest) == exercises
+        for solution in found:
+            leaked = [f for f in distinctive_fragments(solution, rest)
+                      if f in normalise(stripped_rest)]
+            assert not leaked, f"{source}: the solution to {solution.label} is left: {leaked[:3]}"
