@@ -1,0 +1,163 @@
+"""Benchmark softmaxnotes against scipy.special, and the VJP against the full Jacobian.
+
+Run from the repository root:   .venv/bin/python benchmarks/bench_softmax.py
+
+Everything is measured in one process. For each shape and dtype the candidates are timed
+interleaved (one run of each, in turn, repeated), so that a slow patch of the machine hits all of
+them alike; the table shows medians and ratios of medians from the same run. No timing is asserted
+anywhere in the test suite: speed lives here, accuracy lives in tests/.
+
+Chapter 6 ("Softmax in floating point") explains what the functions compute; chapter 2 ("The
+Jacobian of softmax") derives the vector-Jacobian product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+import scipy
+import scipy.special
+
+import softmaxnotes as sn
+
+SHAPES = [(1000, 1000), (10000, 100), (100, 100000), (200000, 10)]
+DTYPES = [np.float64, np.float32]
+
+
+def one_hot(target: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
+    y = np.zeros((target.size, n), dtype=dtype)
+    y[np.arange(target.size), target] = 1
+    return y
+
+
+def candidates(z: np.ndarray, target: np.ndarray) -> dict[str, Callable[[], object]]:
+    """The timed calls, reducing along the last axis. scipy has no cross-entropy gradient: its
+    counterpart is softmax(z) - Y with the one-hot Y built beforehand (not timed)."""
+    y = one_hot(target, z.shape[-1], z.dtype)
+    return {
+        "np.exp": lambda: np.exp(z),
+        "sn.softmax": lambda: sn.softmax(z, axis=-1),
+        "scipy.softmax": lambda: scipy.special.softmax(z, axis=-1),
+        "sn.log_softmax": lambda: sn.log_softmax(z, axis=-1),
+        "scipy.log_softmax": lambda: scipy.special.log_softmax(z, axis=-1),
+        "sn.logsumexp": lambda: sn.logsumexp(z, axis=-1),
+        "scipy.logsumexp": lambda: scipy.special.logsumexp(z, axis=-1),
+        "sn.cross_entropy_grad": lambda: sn.cross_entropy_grad(z, target),
+        "scipy.softmax - Y": lambda: scipy.special.softmax(z, axis=-1) - y,
+    }
+
+
+def interleaved_medians(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    for call in calls.values():  # warm up
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def speed_table(repeats: int, seed: int) -> list[dict[str, object]]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for shape in SHAPES:
+        for dtype in DTYPES:
+            z = (rng.standard_normal(shape) * 4).astype(dtype)
+            target = rng.integers(0, shape[-1], size=shape[0])
+            med = interleaved_medians(candidates(z, target), repeats)
+            rows.append({
+                "shape": f"{shape[0]}x{shape[1]}",
+                "dtype": np.dtype(dtype).name,
+                "exp_ms": med["np.exp"] * 1e3,
+                "softmax_ms": med["sn.softmax"] * 1e3,
+                "softmax": med["sn.softmax"] / med["scipy.softmax"],
+                "log_softmax": med["sn.log_softmax"] / med["scipy.log_softmax"],
+                "logsumexp": med["sn.logsumexp"] / med["scipy.logsumexp"],
+                "ce_grad": med["sn.cross_entropy_grad"] / med["scipy.softmax - Y"],
+                "softmax/exp": med["sn.softmax"] / med["np.exp"],
+            })
+    return rows
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def print_speed_table(rows: list[dict[str, object]]) -> None:
+    print("Time of softmaxnotes / time of scipy.special (below 1: softmaxnotes is faster);")
+    print("last column: sn.softmax / a bare np.exp over the same array.\n")
+    header = (f"| {'shape':>11} | {'dtype':>7} | {'np.exp ms':>9} | {'softmax ms':>10} | {'softmax':>7} "
+              f"| {'log_softmax':>11} | {'logsumexp':>9} | {'ce_grad':>7} | {'softmax/exp':>11} |")
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for r in rows:
+        print(f"| {r['shape']:>11} | {r['dtype']:>7} | {r['exp_ms']:9.2f} | {r['softmax_ms']:10.2f} "
+              f"| {r['softmax']:7.2f} | {r['log_softmax']:11.2f} | {r['logsumexp']:9.2f} "
+              f"| {r['ce_grad']:7.2f} | {r['softmax/exp']:11.2f} |")
+    gm = {key: geometric_mean([r[key] for r in rows]) for key in ("softmax", "log_softmax", "logsumexp", "ce_grad")}
+    worst = {key: max(r[key] for r in rows) for key in gm}
+    print(f"\nGeometric mean of the ratios: softmax {gm['softmax']:.2f}, log_softmax {gm['log_softmax']:.2f}, "
+          f"logsumexp {gm['logsumexp']:.2f}, cross_entropy_grad {gm['ce_grad']:.2f}")
+    print(f"Worst ratio:                  softmax {worst['softmax']:.2f}, log_softmax {worst['log_softmax']:.2f}, "
+          f"logsumexp {worst['logsumexp']:.2f}, cross_entropy_grad {worst['ce_grad']:.2f}")
+
+
+def peak_bytes(call: Callable[[], object]) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    call()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def vjp_table(repeats: int, seed: int) -> None:
+    """J^T v through the full Jacobian (n x n) against softmax_vjp (O(n)), one vector of logits."""
+    rng = np.random.default_rng(seed)
+    print("\nVector-Jacobian product J^T v for one vector of n logits (float64):\n")
+    print(f"| {'n':>5} | {'via J ms':>9} | {'VJP ms':>8} | {'time ratio':>10} | {'via J peak MiB':>14} | {'VJP peak KiB':>12} |")
+    print("|-------|-----------|----------|------------|----------------|--------------|")
+    for n in (10, 100, 1000, 2000, 4000):
+        z, v = rng.standard_normal(n), rng.standard_normal(n)
+        calls = {"full": lambda: sn.softmax_jacobian(z).T @ v, "vjp": lambda: sn.softmax_vjp(z, v)}
+        med = interleaved_medians(calls, repeats if n <= 1000 else max(3, repeats // 3))
+        np.testing.assert_allclose(calls["full"](), calls["vjp"](), rtol=1e-9, atol=1e-15)
+        print(f"| {n:5d} | {med['full'] * 1e3:9.3f} | {med['vjp'] * 1e3:8.3f} | {med['full'] / med['vjp']:10.0f} "
+              f"| {peak_bytes(calls['full']) / 2**20:14.1f} | {peak_bytes(calls['vjp']) / 2**10:12.1f} |")
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=15, help="timed runs per candidate (default 15)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(f"Machine: {platform.machine()}, {cpu_model()}, "
+          f"{__import__('os').cpu_count()} cores; Python {platform.python_version()}, "
+          f"numpy {np.__version__}, scipy {scipy.__version__}, softmaxnotes {sn.__version__}\n")
+    print_speed_table(speed_table(args.repeats, args.seed))
+    vjp_table(args.repeats, args.seed)
+
+
+if __name__ == "__main__":
+    main()
