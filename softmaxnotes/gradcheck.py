@@ -21,6 +21,7 @@ def default_step(x: np.ndarray) -> np.ndarray:
     Truncation error of a central difference is O(h^2) and round-off error O(eps/h); their sum is
     smallest near ``h = eps^(1/3)`` (about 6e-6), scaled with the size of ``x_j``.
     """
+    x = as_float_array(x, "x")
     return np.cbrt(np.finfo(np.float64).eps) * np.maximum(1.0, np.abs(x))
 
 
@@ -77,6 +78,8 @@ def numerical_gradient(
     Used in chapter 4 for ``dL/dW`` (a matrix). Equal to :func:`numerical_jacobian` of ``f`` on the
     flattened ``x``, reshaped to ``x``'s shape.
     """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
     point = as_float_array(x, "x").astype(np.float64)
     shape = point.shape
 

@@ -70,6 +70,12 @@ def softmax_vjp(z: ArrayLike, v: ArrayLike) -> np.ndarray:
         raise ValueError(
             f"v must have the same last dimension as z ({array.shape[-1]}), got shape {upstream.shape}"
         )
+    try:
+        np.broadcast_shapes(array.shape, upstream.shape)
+    except ValueError:
+        raise ValueError(
+            f"v of shape {upstream.shape} does not broadcast against z of shape {array.shape}"
+        ) from None
     a = softmax(array, axis=-1)
     dot = np.sum(a * upstream, axis=-1, keepdims=True)
     return (a * (upstream - dot)).astype(a.dtype, copy=False)

@@ -91,9 +91,11 @@ def cross_entropy(z: ArrayLike, target: Any) -> np.ndarray:
     if kind == "index":
         picked = np.take_along_axis(log_probs, y[..., np.newaxis], axis=-1)[..., 0]
         return (-picked).astype(log_probs.dtype, copy=False)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        # the sum overflows to +inf (and the float16 cast likewise) when the loss exceeds the
+        # largest float, e.g. y = [0, 0.5, 0.5] with z = [1.8e308, 0, 0]
         terms = np.where(y != 0, y * log_probs, 0.0)
-    return (-terms.sum(axis=-1)).astype(log_probs.dtype, copy=False)
+        return (-terms.sum(axis=-1)).astype(log_probs.dtype, copy=False)
 
 
 def cross_entropy_grad(z: ArrayLike, target: Any) -> np.ndarray:

@@ -108,7 +108,9 @@ def log_softmax(z: ArrayLike, axis: int | None = -1) -> np.ndarray:
         m, log1p_rest = _max_and_rest(work, ax)
         shifted = work - m
         result = np.where(np.isfinite(m), shifted - log1p_rest, shifted)
-    return result.astype(out_dtype, copy=False).reshape(array.shape)
+        # float16 is computed in float32: a value below -65504 becomes -inf in the cast
+        result = result.astype(out_dtype, copy=False)
+    return result.reshape(array.shape)
 
 
 def softmax(z: ArrayLike, axis: int | None = -1) -> np.ndarray:
@@ -134,4 +136,6 @@ def softmax(z: ArrayLike, axis: int | None = -1) -> np.ndarray:
         infinite_max = np.isposinf(m)
         if infinite_max.any():
             exps = np.where(infinite_max, np.where(np.isposinf(work), np.nan, 0.0), exps)
-    return exps.astype(out_dtype, copy=False).reshape(array.shape)
+        # float16 is computed in float32: probabilities below 6.1e-5 underflow in the cast
+        exps = exps.astype(out_dtype, copy=False)
+    return exps.reshape(array.shape)
