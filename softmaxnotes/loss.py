@@ -104,7 +104,8 @@ def cross_entropy_grad(z: ArrayLike, target: Any) -> np.ndarray:
     Derived in chapter 3, "Cross-entropy and its gradient" (the chain rule through the softmax
     Jacobian collapses to ``a - y``). Per example: for a batch *mean* of the losses divide by the
     batch size. For a class index ``c`` the entry ``a_c - 1`` is computed as ``-sum_{k != c} a_k``,
-    so it keeps its relative accuracy when ``a_c`` is close to 1.
+    so it keeps its relative accuracy when ``a_c`` is close to 1, and it is clamped to [-1, 0],
+    the range of its exact value.
 
     Returns an array of z's shape, dtype as :func:`softmaxnotes.softmax`. Arguments as
     :func:`cross_entropy`.
@@ -118,5 +119,7 @@ def cross_entropy_grad(z: ArrayLike, target: Any) -> np.ndarray:
     grad = a.copy()
     np.put_along_axis(grad, index, 0, axis=-1)
     others = grad.sum(axis=-1, keepdims=True)
-    np.put_along_axis(grad, index, -others, axis=-1)
+    # The exact value a_c - 1 lies in [-1, 0]; a computed sum of the others can exceed 1 by a
+    # rounding error when a_c is tiny, so clamp (nan stays nan).
+    np.put_along_axis(grad, index, -np.minimum(others, 1), axis=-1)
     return grad

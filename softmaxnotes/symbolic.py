@@ -89,15 +89,16 @@ def collapse_kronecker_sums(expr: sp.Expr, g: GeneralSoftmax) -> sp.Expr:
 
     ``Sum(...).doit()`` returns ``Piecewise((f(j), j <= n), (0, True))``, since SymPy cannot know
     that ``j`` is a valid index; this takes the branch whose condition is ``j <= n`` for the free
-    indices ``i`` and ``j`` (they are positive integers by construction), and refuses any other
-    Piecewise.
+    indices ``i`` and ``j`` (they are positive integers by construction). The other branch must be
+    zero (``0``, or a sum of zeros such as ``Sum(0, (k, 1, n))`` when the Kronecker term sits inside
+    a larger sum); any other Piecewise is refused with a ``ValueError``.
     """
     evaluated = expr.doit()
 
     def in_range_branch(piecewise: sp.Piecewise) -> sp.Expr:
         (value, condition), (fallback, otherwise) = piecewise.args
         valid = {sp.Le(g.j, g.n), sp.Le(g.i, g.n)}
-        if condition not in valid or fallback != 0 or otherwise is not sp.true:
+        if condition not in valid or otherwise is not sp.true or sp.simplify(fallback.doit()) != 0:
             raise ValueError(f"unexpected Piecewise, not a Kronecker sum: {piecewise}")
         return value
 

@@ -330,3 +330,16 @@ def test_grad_rows_are_finite_any_finite_batch(z):
     grad = cross_entropy_grad(z, target)
     assert np.all(np.isfinite(grad))
     assert np.all(grad[:, 0] <= 0) and np.all(grad[:, 1:] >= 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_target_entry_stays_in_its_exact_range_when_the_target_is_improbable(dtype):
+    """a_c - 1 lies in [-1, 0]; summing the other probabilities can round to 1 + eps (seen with
+    random logits where a_c underflows), which must not leak out as an entry below -1."""
+    rng = np.random.default_rng(3)
+    z = (rng.standard_normal((2000, 7)) * 30).astype(dtype)
+    z[:, 0] = -1e4  # the target class gets probability 0
+    grad = cross_entropy_grad(z, np.zeros(2000, dtype=int))
+    assert grad.dtype == dtype
+    assert np.all(grad[:, 0] >= -1) and np.all(grad[:, 0] <= 0)
+    assert np.all(grad[:, 1:] >= 0) and np.all(grad[:, 1:] <= 1)

@@ -130,3 +130,14 @@ def test_is_zero_on_expressions_and_matrices():
     assert not S.is_zero(x)
     assert S.is_zero(sp.zeros(2, 2))
     assert not S.is_zero(sp.Matrix([0, x]))
+
+
+def test_collapse_kronecker_sums_inside_a_larger_sum_gives_the_cross_entropy_gradient():
+    """Differentiating L = -sum_k y_k log a_k directly leaves a Kronecker delta inside a sum over
+    k; collapsing it must give a_j * sum_k y_k - y_j (and a_j - y_j once sum_k y_k = 1)."""
+    g = S.general_softmax()
+    y = sp.IndexedBase("y", real=True)
+    loss = -sp.Sum(y[g.k] * sp.log(g.a(g.k)), (g.k, 1, g.n))
+    derived = S.collapse_kronecker_sums(sp.diff(loss, g.z[g.j]), g)
+    expected = g.a(g.j) * sp.Sum(y[g.k], (g.k, 1, g.n)) - y[g.j]
+    assert S.is_zero(sp.expand(derived - expected))
