@@ -1,7 +1,10 @@
 """The book builds from clean with warnings as errors, and the built site is self-contained.
 
 One from-clean build per test session (``--all`` into a fresh output folder: incremental builds
-hide warnings), shared by the tests of this module; they run on one xdist worker (``xdist_group``).
+hide warnings), shared by the tests of this module; they run on one xdist worker because the test
+command distributes whole files (``--dist loadfile``).
+The fixtures are session-scoped: a module-scoped fixture is torn down whenever the worker runs a
+test of another module in between, and would build the book again.
 The student edition (``tools/build_student_edition.py``) is built after it, from its jupyter cache.
 """
 
@@ -23,8 +26,6 @@ import pytest
 from booktools import REPO, chapter_notebooks, config, load_notebook, toc_entries
 from browser import CHROMIUM_ARGS, INSTALL_HINT, PageReport, chromium_executable, is_local, serve, visit
 
-pytestmark = pytest.mark.xdist_group("book")
-
 BUILD_ROOT = REPO / "_build" / "test-build"
 SPHINX_WARNING = re.compile(r"(WARNING|ERROR|CRITICAL):")
 
@@ -36,7 +37,7 @@ class Build:
     html: Path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def build() -> Build:
     shutil.rmtree(BUILD_ROOT, ignore_errors=True)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
@@ -103,7 +104,7 @@ def test_launch_buttons_point_at_the_chapter_notebooks(build):
 SCREENSHOTS = REPO / "_build" / "screenshots"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser_reports(build) -> dict[str, PageReport]:
     """Every page of the built site, loaded in headless Chromium with the network cut off: any
     request that does not go to 127.0.0.1 is recorded and aborted."""
@@ -208,7 +209,7 @@ def test_screenshots_of_every_page_are_kept(browser_reports):
 STUDENT_ROOT = REPO / "_build" / "test-student"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def student_build(build) -> Build:
     """The student edition, built by the README's student command after the main build (same
     xdist worker) and reading the notebooks' outputs from the main build's jupyter cache."""

@@ -53,3 +53,9 @@ def test_licences_are_present_and_named_in_the_readme():
 
 def test_line_endings_are_normalised():
     assert "* text=auto eol=lf" in (REPO / ".gitattributes").read_text(encoding="utf-8")
+
+
+def test_test_command_keeps_each_test_file_on_one_worker():
+    """tests/test_book_build.py builds the book once per session in one folder; two workers
+    building at once would clobber each other, so whole files are distributed."""
+    assert "--dist loadfile" in readme_command("**Set up and run every test**")
