@@ -99,6 +99,20 @@ def test_launch_buttons_point_at_the_chapter_notebooks(build):
         assert f'href="{colab}"' in html, f"{entry}: no Colab link {colab}"
 
 
+def test_every_figure_has_a_caption_and_alt_text(build):
+    """Figures made by the notebooks (served from _images/) carry a written alt text, not the
+    file name that Sphinx falls back to, and sit in a captioned figure."""
+    for entry in toc_entries():
+        html = (build.html / f"{entry}.html").read_text(encoding="utf-8")
+        for tag in re.findall(r"<img [^>]*src=\"[^\"]*_images/[^>]*>", html):
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and len(alt.group(1)) > 20 and not alt.group(1).endswith(".png"), (
+                f"{entry}: figure without alt text: {tag[:120]}")
+        figures = len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", html))
+        captions = len(re.findall(r'<figcaption', html))
+        assert captions >= figures, f"{entry}: {figures} figures but {captions} captions"
+
+
 # ---------------------------------------------------------------- the site in a real browser
 
 SCREENSHOTS = REPO / "_build" / "screenshots"
