@@ -127,3 +127,17 @@ def visit(context, base_url: str, name: str, screenshot: Path) -> PageReport:
     page.screenshot(path=str(screenshot), full_page=True)
     page.close()
     return report
+
+
+def search_hits(context, base_url: str, query: str) -> list[str]:
+    """Titles of the pages Sphinx's client-side search lists for ``query``."""
+    page = context.new_page()
+    page.goto(f"{base_url}/search.html?q={query}", wait_until="networkidle")
+    page.wait_for_function(
+        "() => document.querySelector('#search-results') &&"
+        " /found|did not match/i.test(document.querySelector('#search-results').textContent)",
+        timeout=20000,
+    )
+    hits = page.evaluate("Array.from(document.querySelectorAll('#search-results li a')).map(a => a.textContent)")
+    page.close()
+    return hits

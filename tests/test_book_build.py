@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from booktools import REPO, chapter_notebooks, config, load_notebook, toc_entries
-from browser import CHROMIUM_ARGS, INSTALL_HINT, PageReport, chromium_executable, is_local, serve, visit
+from browser import (
+    CHROMIUM_ARGS, INSTALL_HINT, PageReport, chromium_executable, is_local, search_hits, serve, visit,
+)
 
 BUILD_ROOT = REPO / "_build" / "test-build"
 SPHINX_WARNING = re.compile(r"(WARNING|ERROR|CRITICAL):")
@@ -151,8 +153,21 @@ def browser_reports(build) -> dict[str, PageReport]:
             report = visit(context, base_url, entry, SCREENSHOTS / f"{entry.replace('/', '__')}.png")
             report.blocked_requests = list(blocked)
             reports[entry] = report
+        blocked.clear()
+        SEARCHES.update({query: search_hits(context, base_url, query) for query in SEARCHES})
+        SEARCHES["blocked"] = list(blocked)
         browser.close()
     return reports
+
+
+SEARCHES: dict[str, list[str]] = {"Jacobian": [], "temperature": []}
+
+
+def test_search_finds_the_chapters(browser_reports):
+    """Sphinx's client-side search works offline and finds the pages that treat a topic."""
+    assert not SEARCHES["blocked"]
+    assert any("Jacobian" in title for title in SEARCHES["Jacobian"]), SEARCHES["Jacobian"]
+    assert any("What softmax is" in title for title in SEARCHES["temperature"]), SEARCHES["temperature"]
 
 
 def failures(reports: dict[str, PageReport], attribute: str) -> dict[str, object]:
