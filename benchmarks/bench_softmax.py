@@ -4,8 +4,9 @@ Run from the repository root:   .venv/bin/python benchmarks/bench_softmax.py
 
 Everything is measured in one process. For each shape and dtype the candidates are timed
 interleaved (one run of each, in turn, repeated), so that a slow patch of the machine hits all of
-them alike; the table shows medians and ratios of medians from the same run. No timing is asserted
-anywhere in the test suite: speed lives here, accuracy lives in tests/.
+them alike; the table shows medians and ratios of medians from the same run. Before an array is
+timed, the results on it are checked against the plain formulas (check_same_results). No timing is
+asserted anywhere in the test suite: speed lives here, accuracy lives in tests/.
 
 Chapter 6 ("Softmax in floating point") explains what the functions compute; chapter 2 ("The
 Jacobian of softmax") derives the vector-Jacobian product.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import statistics
 import time
@@ -66,6 +68,23 @@ def interleaved_medians(calls: dict[str, Callable[[], object]], repeats: int) ->
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def check_same_results(z: np.ndarray, target: np.ndarray) -> None:
+    """The fast paths must compute what the slow formulas do: sn.softmax bit for bit the shifted
+    formula of chapter 6, the others within a few rounding errors of scipy (which is less accurate
+    for log_softmax near 0). Checked on every benchmark array before it is timed."""
+    with np.errstate(under="ignore"):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        shifted = e / e.sum(axis=-1, keepdims=True)
+    np.testing.assert_array_equal(sn.softmax(z, axis=-1), shifted)
+    tol = dict(rtol=64 * np.finfo(z.dtype).eps, atol=64 * np.finfo(z.dtype).eps)
+    for ours, theirs in ((sn.log_softmax, scipy.special.log_softmax),
+                         (sn.logsumexp, scipy.special.logsumexp)):
+        np.testing.assert_allclose(ours(z, axis=-1), theirs(z, axis=-1), **tol)
+    grad = shifted.copy()
+    grad[np.arange(z.shape[0]), target] -= 1
+    np.testing.assert_allclose(sn.cross_entropy_grad(z, target), grad, **tol)
+
+
 def speed_table(repeats: int, seed: int) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
     rows = []
@@ -73,6 +92,7 @@ def speed_table(repeats: int, seed: int) -> list[dict[str, object]]:
         for dtype in DTYPES:
             z = (rng.standard_normal(shape) * 4).astype(dtype)
             target = rng.integers(0, shape[-1], size=shape[0])
+            check_same_results(z, target)
             med = interleaved_medians(candidates(z, target), repeats)
             rows.append({
                 "shape": f"{shape[0]}x{shape[1]}",
@@ -147,16 +167,26 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def load_average() -> str:
+    """The 1-minute load average (Unix), to tell a quiet machine from a busy one."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=15, help="timed runs per candidate (default 15)")
+    parser.add_argument("--repeats", type=int, default=25, help="timed runs per candidate (default 25)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"Machine: {platform.machine()}, {cpu_model()}, "
-          f"{__import__('os').cpu_count()} cores; Python {platform.python_version()}, "
-          f"numpy {np.__version__}, scipy {scipy.__version__}, softmaxnotes {sn.__version__}\n")
+          f"{os.cpu_count()} cores; Python {platform.python_version()}, "
+          f"numpy {np.__version__}, scipy {scipy.__version__}, softmaxnotes {sn.__version__}; "
+          f"{args.repeats} repeats; load average {load_average()} at the start\n")
     print_speed_table(speed_table(args.repeats, args.seed))
     vjp_table(args.repeats, args.seed)
+    print(f"\nLoad average {load_average()} at the end (other processes slow the medians down).")
 
 
 if __name__ == "__main__":

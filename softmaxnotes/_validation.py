@@ -51,5 +51,7 @@ def normalize_axis(axis: Any, ndim: int, name: str = "axis") -> int:
 
 
 def working_dtype(array: np.ndarray) -> np.dtype:
-    """The dtype to compute in: float16 is computed in float32 and rounded once at the end."""
-    return np.dtype(np.float32) if array.dtype == np.float16 else array.dtype
+    """The dtype to compute in: float16 is computed in float32 and rounded once at the end, and a
+    byte-swapped float array (from a file of the other endianness) is computed in native order."""
+    dtype = array.dtype.newbyteorder("=")
+    return np.dtype(np.float32) if dtype == np.float16 else dtype

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import as_float_array
-from .stable import log_softmax, softmax
+from .stable import _sum_last_axis, log_softmax, softmax
 
 
 def _logits(z: ArrayLike) -> np.ndarray:
@@ -112,13 +112,13 @@ def cross_entropy_grad(z: ArrayLike, target: Any) -> np.ndarray:
     """
     logits = _logits(z)
     kind, y = _target(target, logits)
-    a = softmax(logits, axis=-1)
+    grad = softmax(logits, axis=-1)  # a fresh array: the gradient is built in it, in place
     if kind == "probability":
-        return (a - y).astype(a.dtype, copy=False)
+        # y may be wider than the logits: subtract in the wider type, round once (as (a - y).astype)
+        return np.subtract(grad, y, out=grad, casting="same_kind")
     index = y[..., np.newaxis]
-    grad = a.copy()
     np.put_along_axis(grad, index, 0, axis=-1)
-    others = grad.sum(axis=-1, keepdims=True)
+    others = _sum_last_axis(grad)  # grad.sum(axis=-1, keepdims=True), fast for short rows too
     # The exact value a_c - 1 lies in [-1, 0]; a computed sum of the others can exceed 1 by a
     # rounding error when a_c is tiny, so clamp (nan stays nan).
     np.put_along_axis(grad, index, -np.minimum(others, 1), axis=-1)
