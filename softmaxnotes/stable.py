@@ -284,6 +284,22 @@ def _softmax_body(source, dest, axis, transposed):
 # --------------------------------------------------------------------------------------------------
 
 
+def _same_shape(z: ArrayLike, axis: Any, body: Body, name: str) -> np.ndarray:
+    """Fill an array of z's shape slice by slice with ``body`` (softmax and log_softmax).
+
+    float16 is computed in float32 and rounded once at the end, inside ``errstate``: a log-softmax
+    below -65504 becomes -inf and a probability below 6.1e-5 underflows in that cast, silently.
+    """
+    array, work, ax, out_dtype = _prepare(z, axis)
+    if work.size == 0:
+        return np.array(array, dtype=out_dtype, copy=True)
+    result = np.empty_like(work)  # the layout of z, as numpy would give z - m
+    with np.errstate(all="ignore"):
+        _run(work, ax, body, result, blocks_from=_BLOCKS_FROM[name])
+        result = result.astype(out_dtype, copy=False)
+    return result.reshape(array.shape)
+
+
 def logsumexp(z: ArrayLike, axis: int | None = -1, keepdims: bool = False) -> np.ndarray:
     r"""Log-sum-exp :math:`\log \sum_k e^{z_k}`, computed as :math:`m + \operatorname{log1p}(s)`.
 
@@ -328,15 +344,7 @@ def log_softmax(z: ArrayLike, axis: int | None = -1) -> np.ndarray:
     slice gives nan; a ``+inf`` logit gives nan at its position and ``-inf`` elsewhere; a nan makes
     its slice nan. Same shape as ``z``; dtype rules as :func:`logsumexp`.
     """
-    array, work, ax, out_dtype = _prepare(z, axis)
-    if work.size == 0:
-        return np.array(array, dtype=out_dtype, copy=True)
-    result = np.empty_like(work)  # the layout of z, as numpy would give z - m
-    with np.errstate(all="ignore"):
-        _run(work, ax, _log_softmax_body, result, blocks_from=_BLOCKS_FROM["log_softmax"])
-        # float16 is computed in float32: a value below -65504 becomes -inf in the cast
-        result = result.astype(out_dtype, copy=False)
-    return result.reshape(array.shape)
+    return _same_shape(z, axis, _log_softmax_body, "log_softmax")
 
 
 def softmax(z: ArrayLike, axis: int | None = -1) -> np.ndarray:
@@ -351,12 +359,4 @@ def softmax(z: ArrayLike, axis: int | None = -1) -> np.ndarray:
     makes the whole slice nan); a nan makes its own slice nan and no other. Same shape as ``z``;
     dtype rules as :func:`logsumexp`.
     """
-    array, work, ax, out_dtype = _prepare(z, axis)
-    if work.size == 0:
-        return np.array(array, dtype=out_dtype, copy=True)
-    result = np.empty_like(work)  # the layout of z, as numpy would give z - m
-    with np.errstate(all="ignore"):
-        _run(work, ax, _softmax_body, result, blocks_from=_BLOCKS_FROM["softmax"])
-        # float16 is computed in float32: probabilities below 6.1e-5 underflow in the cast
-        result = result.astype(out_dtype, copy=False)
-    return result.reshape(array.shape)
+    return _same_shape(z, axis, _softmax_body, "softmax")
