@@ -8,6 +8,16 @@ them alike; the table shows medians and ratios of medians from the same run. Bef
 timed, the results on it are checked against the plain formulas (check_same_results). No timing is
 asserted anywhere in the test suite: speed lives here, accuracy lives in tests/.
 
+Every candidate returns a new array of megabytes. With glibc's default settings such an array may
+come from freshly mapped memory, whose first touch costs a page fault per 4 KiB page, charged to
+whichever call happens to get it (a bare np.exp over a million float64 measured 0.8-0.9 ms with
+warm memory and 1.7-2.3 ms with fresh pages). So, on glibc, the script first asks malloc to
+keep freed memory (warm_allocator); --default-allocator measures without that.
+
+The last column, "floor", is the time of softmax's five numpy passes (max, subtract, exp, sum,
+divide) over cache-sized chunks of the flattened array, with no per-row work at all, relative to
+np.exp (flat_passes): what any softmax made of numpy calls pays at least.
+
 Chapter 6 ("Softmax in floating point") explains what the functions compute; chapter 2 ("The
 Jacobian of softmax") derives the vector-Jacobian product.
 """
@@ -15,6 +25,8 @@ Jacobian of softmax") derives the vector-Jacobian product.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import math
 import os
 import platform
@@ -39,12 +51,32 @@ def one_hot(target: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
     return y
 
 
+FLOOR_CHUNK = 1 << 17  # entries: 512 KiB of float32, 1 MiB of float64
+
+
+def flat_passes(z: np.ndarray, chunk: int = FLOOR_CHUNK) -> np.ndarray:
+    """numpy's five softmax passes (max, subtract, exp, sum, divide) with no per-row work: each
+    chunk of ``chunk`` consecutive entries of the flattened ``z`` (small enough to stay in the
+    cache) is treated as one distribution. A numpy softmax along the rows that computes the
+    shifted formula makes the same passes and more (a max and a sum per row, per-row broadcasts),
+    so this is the floor its time is compared with in the "floor" column."""
+    flat = z.reshape(-1)
+    out = np.empty_like(flat)
+    for start in range(0, flat.size, chunk):
+        part, dest = flat[start : start + chunk], out[start : start + chunk]
+        np.subtract(part, part.max(), out=dest)
+        np.exp(dest, out=dest)
+        np.divide(dest, dest.sum(), out=dest)
+    return out.reshape(z.shape)
+
+
 def candidates(z: np.ndarray, target: np.ndarray) -> dict[str, Callable[[], object]]:
     """The timed calls, reducing along the last axis. scipy has no cross-entropy gradient: its
     counterpart is softmax(z) - Y with the one-hot Y built beforehand (not timed)."""
     y = one_hot(target, z.shape[-1], z.dtype)
     return {
         "np.exp": lambda: np.exp(z),
+        "floor": lambda: flat_passes(z),
         "sn.softmax": lambda: sn.softmax(z, axis=-1),
         "scipy.softmax": lambda: scipy.special.softmax(z, axis=-1),
         "sn.log_softmax": lambda: sn.log_softmax(z, axis=-1),
@@ -76,6 +108,9 @@ def check_same_results(z: np.ndarray, target: np.ndarray) -> None:
         e = np.exp(z - z.max(axis=-1, keepdims=True))
         shifted = e / e.sum(axis=-1, keepdims=True)
     np.testing.assert_array_equal(sn.softmax(z, axis=-1), shifted)
+    floor, flat, chunk = flat_passes(z).reshape(-1), z.reshape(-1), FLOOR_CHUNK
+    for start in range(0, flat.size, chunk):  # each chunk is a softmax of its own
+        np.testing.assert_array_equal(floor[start : start + chunk], sn.softmax(flat[start : start + chunk]))
     tol = dict(rtol=64 * np.finfo(z.dtype).eps, atol=64 * np.finfo(z.dtype).eps)
     for ours, theirs in ((sn.log_softmax, scipy.special.log_softmax),
                          (sn.logsumexp, scipy.special.logsumexp)):
@@ -104,6 +139,7 @@ def speed_table(repeats: int, seed: int) -> list[dict[str, object]]:
                 "logsumexp": med["sn.logsumexp"] / med["scipy.logsumexp"],
                 "ce_grad": med["sn.cross_entropy_grad"] / med["scipy.softmax - Y"],
                 "softmax/exp": med["sn.softmax"] / med["np.exp"],
+                "floor": med["floor"] / med["np.exp"],
             })
     return rows
 
@@ -114,15 +150,17 @@ def geometric_mean(values: list[float]) -> float:
 
 def print_speed_table(rows: list[dict[str, object]]) -> None:
     print("Time of softmaxnotes / time of scipy.special (below 1: softmaxnotes is faster);")
-    print("last column: sn.softmax / a bare np.exp over the same array.\n")
+    print("softmax/exp: sn.softmax / a bare np.exp over the same array; floor: numpy's five softmax")
+    print("passes over cache-sized chunks of the flattened array, no per-row work / np.exp.\n")
     header = (f"| {'shape':>11} | {'dtype':>7} | {'np.exp ms':>9} | {'softmax ms':>10} | {'softmax':>7} "
-              f"| {'log_softmax':>11} | {'logsumexp':>9} | {'ce_grad':>7} | {'softmax/exp':>11} |")
+              f"| {'log_softmax':>11} | {'logsumexp':>9} | {'ce_grad':>7} | {'softmax/exp':>11} "
+              f"| {'floor':>5} |")
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
     for r in rows:
         print(f"| {r['shape']:>11} | {r['dtype']:>7} | {r['exp_ms']:9.2f} | {r['softmax_ms']:10.2f} "
               f"| {r['softmax']:7.2f} | {r['log_softmax']:11.2f} | {r['logsumexp']:9.2f} "
-              f"| {r['ce_grad']:7.2f} | {r['softmax/exp']:11.2f} |")
+              f"| {r['ce_grad']:7.2f} | {r['softmax/exp']:11.2f} | {r['floor']:5.2f} |")
     gm = {key: geometric_mean([r[key] for r in rows]) for key in ("softmax", "log_softmax", "logsumexp", "ce_grad")}
     worst = {key: max(r[key] for r in rows) for key in gm}
     print(f"\nGeometric mean of the ratios: softmax {gm['softmax']:.2f}, log_softmax {gm['log_softmax']:.2f}, "
@@ -155,6 +193,19 @@ def vjp_table(repeats: int, seed: int) -> None:
               f"| {peak_bytes(calls['full']) / 2**20:14.1f} | {peak_bytes(calls['vjp']) / 2**10:12.1f} |")
 
 
+def warm_allocator() -> str:
+    """Ask glibc's malloc to serve large arrays from memory it keeps instead of fresh pages from
+    the kernel (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD); say what was done."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 1 << 30) == 1 and libc.mallopt(m_trim_threshold, 1 << 30) == 1
+    except (OSError, AttributeError, TypeError):
+        ok = False
+    return "warm memory (glibc mallopt)" if ok else "default allocator (mallopt unavailable)"
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
     try:
@@ -179,11 +230,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=25, help="timed runs per candidate (default 25)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="do not call mallopt: output arrays may come from fresh pages")
     args = parser.parse_args()
+    memory = "default allocator" if args.default_allocator else warm_allocator()
     print(f"Machine: {platform.machine()}, {cpu_model()}, "
           f"{os.cpu_count()} cores; Python {platform.python_version()}, "
           f"numpy {np.__version__}, scipy {scipy.__version__}, softmaxnotes {sn.__version__}; "
-          f"{args.repeats} repeats; load average {load_average()} at the start\n")
+          f"{args.repeats} repeats; {memory}; load average {load_average()} at the start\n")
     print_speed_table(speed_table(args.repeats, args.seed))
     vjp_table(args.repeats, args.seed)
     print(f"\nLoad average {load_average()} at the end (other processes slow the medians down).")
