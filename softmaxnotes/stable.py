@@ -303,7 +303,7 @@ def _same_shape(z: ArrayLike, axis: Any, body: Body, name: str) -> np.ndarray:
 def logsumexp(z: ArrayLike, axis: int | None = -1, keepdims: bool = False) -> np.ndarray:
     r"""Log-sum-exp :math:`\log \sum_k e^{z_k}`, computed as :math:`m + \operatorname{log1p}(s)`.
 
-    Defined in chapter 1 ("softmax as the gradient of log-sum-exp"); its accuracy is measured in
+    Defined in chapter 1 ("Softmax is the gradient of log-sum-exp"); its accuracy is measured in
     chapter 6. ``m = max_k z_k`` and ``s = sum_{j != argmax} exp(z_j - m)``, so logits of 1e4 or
     1e308 do not overflow and ``logsumexp([0, -40]) == log1p(exp(-40))`` to full precision.
 

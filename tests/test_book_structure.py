@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +138,60 @@ def test_first_code_cell_installs_softmaxnotes_on_colab_only(path):
     assert match, f"{path.name}: first code cell is not the Colab install cell:\n{source}"
     assert match.group("url") == config()["repository"]["url"]
     assert "remove-cell" in first_code.get("metadata", {}).get("tags", [])
+
+
+# --------------------------------------------------------------------------------------------------
+# "chapter N" in the text and the docstrings: the number is the one the book displays, and a quoted
+# title is that chapter's title or one of its headings
+# --------------------------------------------------------------------------------------------------
+
+CHAPTER_ENTRIES = [entry for entry in toc_entries() if entry.startswith("chapters/")]
+CITED_TITLE = re.compile(r'[Cc]hapter\s+(\d+)(?:,\s*|\s*\(\s*)"([^"]+)"')
+CITED_NUMBER = re.compile(r"\b[Cc]hapters?\s+(\d+)\b")
+
+
+def headings_of(entry: str) -> list[str]:
+    """The H1 and every section heading of a chapter notebook, as written in its markdown."""
+    text = markdown_text(load_notebook(source_of(entry)))
+    return [match.group(1).strip() for match in re.finditer(r"^#{1,6}\s+(.+)$", text, flags=re.M)]
+
+
+def texts_that_cite_chapters() -> dict[str, str]:
+    """Every text a reader or a contributor sees chapter numbers in: the package's and the scripts'
+    sources, the Markdown pages and the notebooks (markdown and code cells)."""
+    texts = {}
+    for pattern in ("softmaxnotes/*.py", "benchmarks/*.py", "tools/*.py", "*.md"):
+        for path in sorted(REPO.glob(pattern)):
+            texts[path.relative_to(REPO).as_posix()] = path.read_text(encoding="utf-8")
+    for path in NOTEBOOKS:
+        cells = load_notebook(path)["cells"]
+        texts[path.relative_to(REPO).as_posix()] = "\n\n".join("".join(cell["source"]) for cell in cells)
+    return texts
+
+
+def test_chapters_are_numbered_in_the_order_of_their_file_names():
+    """The book numbers chapters through all parts (1, 2, ... in toc order); the file names'
+    prefixes must say the same, so that "chapter 6" in a text means chapters/06_*."""
+    numbers = [int(Path(entry).name.split("_", 1)[0]) for entry in CHAPTER_ENTRIES]
+    assert numbers == list(range(1, len(CHAPTER_ENTRIES) + 1))
+    assert all(part.get("numbered") for part in toc()["parts"] if any(
+        chapter["file"].startswith("chapters/") for chapter in part["chapters"]))
+
+
+def test_every_cited_chapter_number_exists():
+    for name, text in texts_that_cite_chapters().items():
+        for match in CITED_NUMBER.finditer(text):
+            assert 1 <= int(match.group(1)) <= len(CHAPTER_ENTRIES), f"{name}: {match.group(0)!r}"
+
+
+def test_every_quoted_chapter_title_belongs_to_that_chapter():
+    """``chapter 6, "Softmax in floating point"`` and ``chapter 1 ("softmax as the gradient of
+    log-sum-exp")``: the quoted words are that chapter's title or one of its headings."""
+    cited = 0
+    for name, text in texts_that_cite_chapters().items():
+        for match in CITED_TITLE.finditer(text):
+            number, title = int(match.group(1)), " ".join(match.group(2).split())
+            headings = [heading.lower() for heading in headings_of(CHAPTER_ENTRIES[number - 1])]
+            assert title.lower() in headings, f"{name}: {match.group(0)!r} is not a heading of chapter {number}"
+            cited += 1
+    assert cited >= 10  # the package's docstrings cite chapters this way
