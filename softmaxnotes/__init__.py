@@ -14,8 +14,10 @@ from .gradcheck import (
     numerical_gradient,
     numerical_jacobian,
 )
+from .gumbel import gumbel_softmax
 from .jacobian import softmax_jacobian, softmax_vjp
 from .loss import cross_entropy, cross_entropy_grad
+from .sparsemax import sparsemax, sparsemax_jacobian
 from .stable import log_softmax, logsumexp, softmax
 
 __all__ = [
@@ -31,6 +33,9 @@ __all__ = [
     "default_step",
     "max_relative_error",
     "gradient_check",
+    "sparsemax",
+    "sparsemax_jacobian",
+    "gumbel_softmax",
     "symbolic",
 ]
 
