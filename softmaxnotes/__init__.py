@@ -7,6 +7,9 @@ chapter that derives it.
 """
 
 from . import symbolic
+from .attention import attention
+from .attention_backward import attention_vjp
+from .blocked_attention import blocked_attention
 from .gradcheck import (
     default_step,
     gradient_check,
@@ -33,6 +36,9 @@ __all__ = [
     "default_step",
     "max_relative_error",
     "gradient_check",
+    "attention",
+    "attention_vjp",
+    "blocked_attention",
     "sparsemax",
     "sparsemax_jacobian",
     "gumbel_softmax",
