@@ -260,6 +260,7 @@ def clean_environment(path_first: Path | None = None) -> dict[str, str]:
         parts.insert(0, str(path_first))
     env["PATH"] = os.pathsep.join(parts)
     env["PYTHONNOUSERSITE"] = "1"   # nothing from ~/.local
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # ipykernel's debugger: no frozen-modules notice
     return env
 
 
@@ -311,12 +312,58 @@ class ChapterFailed(Exception):
     pass
 
 
+# Appended to a chapter that builds ipywidgets controls: move every control once, as a reader
+# would, in the kernel. An observer's exception fails the cell; a live chart changes an output.
+WIDGET_PROBE = """\
+# Added by tests/reader_envs.py: move every control once, as a reader would.
+import ipywidgets as _probe_widgets
+_probe_found = []
+for _probe_value in list(globals().values()):
+    for _probe_item in (_probe_value if isinstance(_probe_value, (list, tuple)) else [_probe_value]):
+        if isinstance(_probe_item, _probe_widgets.ValueWidget) and not any(
+                _probe_item is seen for seen in _probe_found):
+            _probe_found.append(_probe_item)
+_probe_moved = []
+for _probe_control in _probe_found:
+    if isinstance(_probe_control, _probe_widgets.FloatLogSlider):
+        _probe_end = _probe_control.base ** _probe_control.max
+        _probe_control.value = (_probe_end if _probe_control.value != _probe_end
+                                else _probe_control.base ** _probe_control.min)
+    elif hasattr(_probe_control, "max") and hasattr(_probe_control, "min"):
+        _probe_control.value = (_probe_control.max if _probe_control.value != _probe_control.max
+                                else _probe_control.min)
+    elif hasattr(_probe_control, "index") and len(getattr(_probe_control, "options", ())) > 1:
+        _probe_control.index = (_probe_control.index + 1) % len(_probe_control.options)
+    else:
+        continue
+    _probe_moved.append(type(_probe_control).__name__)
+print("moved:", len(_probe_moved), *_probe_moved, "ipywidgets", _probe_widgets.__version__)
+"""
+PROBE_ID = "reader-env-widget-probe"
+
+
+@dataclass
+class Execution:
+    notebook: dict
+    widget_probe: str | None = None      # what the probe printed (None: no probe)
+    outputs_changed: bool = False        # an earlier cell's output was updated by the probe
+
+
+def builds_widgets(notebook: dict) -> bool:
+    return any(cell["cell_type"] == "code" and re.search(r"^\s*import ipywidgets|^\s*from ipywidgets",
+                                                          "".join(cell["source"]), re.M)
+               for cell in notebook["cells"])
+
+
 def execute(notebook: dict, python: Path, cwd: Path, kernels_dir: Path, label: str,
-            timeout: int = 300) -> dict:
+            timeout: int = 300) -> Execution:
     """Execute ``notebook`` with nbclient in a kernel run by ``python`` from ``cwd``.
 
-    Raises ChapterFailed with the failing cell's source and traceback.
+    A chapter that imports ipywidgets gets ``WIDGET_PROBE`` as a last cell. Raises ChapterFailed
+    with the failing cell's source and traceback.
     """
+    import copy
+
     import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
@@ -332,8 +379,17 @@ def execute(notebook: dict, python: Path, cwd: Path, kernels_dir: Path, label: s
     specs = KernelSpecManager(kernel_dirs=[str(kernels_dir)], ensure_native_kernel=False)
     km = KernelManager(kernel_name="reader", kernel_spec_manager=specs)
     nb = nbformat.reads(json.dumps(notebook), as_version=4)  # sources as strings
+    probe = builds_widgets(notebook)
+    if probe:
+        nb.cells.append(nbformat.v4.new_code_cell(WIDGET_PROBE, id=PROBE_ID))
+    before: list = []
+
+    def on_cell_start(cell, cell_index):
+        if cell.get("id") == PROBE_ID:
+            before.append(copy.deepcopy([c.get("outputs", []) for c in nb.cells[:cell_index]]))
+
     client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="reader",
-                            resources={"metadata": {"path": str(cwd)}})
+                            resources={"metadata": {"path": str(cwd)}}, on_cell_start=on_cell_start)
     try:
         client.execute(env=clean_environment(path_first=python.parent))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
@@ -341,7 +397,11 @@ def execute(notebook: dict, python: Path, cwd: Path, kernels_dir: Path, label: s
                    and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
         where = f"cell {failing[-1].get('id')}:\n{failing[-1].source}\n" if failing else ""
         raise ChapterFailed(f"{label}: {type(error).__name__}\n{where}\n{ANSI.sub('', str(error))}") from None
-    return nb
+    if not probe:
+        return Execution(nb)
+    probe_cell = nb.cells.pop()
+    after = [c.get("outputs", []) for c in nb.cells]
+    return Execution(nb, outputs_text(probe_cell).strip(), bool(before) and before[0] != after)
 
 
 def outputs_text(cell: dict) -> str:

@@ -94,10 +94,15 @@ def test_chapter_runs_alone_on_colab(entry, colab_env, colab_python, checkout, t
     (folder / source_of(entry).name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     kernel_python = overlay_env(colab_env, colab_python, tmp_path / "runtime")
     try:
-        executed = execute(notebook, kernel_python, folder, tmp_path / "kernels",
-                           label=f"{entry} on Colab (Python 3.12, Colab's stack)")
+        run = execute(notebook, kernel_python, folder, tmp_path / "kernels",
+                      label=f"{entry} on Colab (Python 3.12, Colab's stack)")
     except ChapterFailed as failure:
         pytest.fail(str(failure), pytrace=False)
+    executed = run.notebook
+    if run.widget_probe is not None:  # the explorer: its controls work with Colab's ipywidgets 7
+        assert run.widget_probe.startswith("moved:") and not run.widget_probe.startswith("moved: 0"), run.widget_probe
+        assert "ipywidgets 7." in run.widget_probe, run.widget_probe
+        assert run.outputs_changed, f"{entry}: moving the controls updated no output ({run.widget_probe})"
     # The install cell installed the package into this chapter's runtime, from the checkout.
     runtime_site = site_packages(kernel_python)
     installs = list(runtime_site.glob("softmaxnotes-*.dist-info"))
