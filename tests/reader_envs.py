@@ -97,8 +97,8 @@ class ReaderEnv:
     path: Path
     python: Path
     site_packages: Path
-    size_bytes: int          # measured right after the installation, like ``du``
-    build_seconds: float     # 0 when the cached environment was reused
+    stage_sizes: tuple[int, ...]  # bytes after each installation stage, as ``du -s`` counts them
+    build_seconds: float          # 0 when the cached environment was reused
 
 
 @contextmanager
@@ -140,39 +140,42 @@ def _run(command: list[str], cwd: Path, timeout: float) -> None:
                            f"{(result.stdout + result.stderr)[-4000:]}")
 
 
-def ensure_env(name: str, python: Path, install_args: list[str], cwd: Path = REPO,
+def ensure_env(name: str, python: Path, stages: list[list[str]], cwd: Path = REPO,
                key_extra: str = "") -> ReaderEnv:
-    """A virtual environment of ``python`` with ``pip install <install_args>`` run from ``cwd``.
+    """A fresh virtual environment of ``python``, then ``pip install <stage>`` for each stage, run
+    from ``cwd``; its size is measured after each stage.
 
-    Cached under ``_build/reader-envs/NAME-KEY``; ``key_extra`` adds to the key what
-    ``install_args`` only name (e.g. the content of a requirements file).
+    Cached under ``_build/reader-envs/NAME-KEY``; ``key_extra`` adds to the key what the stages
+    only name (e.g. the content of a requirements file).
     """
     version = subprocess.run([str(python), "-c", "import sys; print(sys.version)"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    key = hashlib.sha256(json.dumps([version, str(python), install_args, str(cwd), key_extra])
+    key = hashlib.sha256(json.dumps([version, str(python), stages, str(cwd), key_extra])
                          .encode()).hexdigest()[:12]
     path = ENVS_ROOT / f"{name}-{key}"
     marker = path / "reader-env.json"
+    env_python = path / "bin" / "python"
     with _locked(ENVS_ROOT / f"{name}.lock"):
         if marker.exists():
             info = json.loads(marker.read_text(encoding="utf-8"))
-            env_python = path / "bin" / "python"
-            return ReaderEnv(path, env_python, Path(info["site_packages"]), info["size_bytes"], 0.0)
+            return ReaderEnv(path, env_python, Path(info["site_packages"]),
+                             tuple(info["stage_sizes"]), 0.0)
         shutil.rmtree(path, ignore_errors=True)  # an interrupted build
         start = time.monotonic()
         _run([str(python), "-m", "venv", str(path)], cwd, 300)
-        env_python = path / "bin" / "python"
-        _run([str(env_python), "-m", "pip", "install", "--quiet", *install_args], cwd, 1800)
+        sizes = []
+        for stage in stages:
+            _run([str(env_python), "-m", "pip", "install", "--quiet", *stage], cwd, 1800)
+            sizes.append(disk_usage(path))
         seconds = time.monotonic() - start
-        size = disk_usage(path)
         site = site_packages(env_python)
-        marker.write_text(json.dumps({"install_args": install_args, "python": version,
-                                      "size_bytes": size, "build_seconds": seconds,
-                                      "site_packages": str(site)}, indent=1), encoding="utf-8")
+        marker.write_text(json.dumps({"stages": stages, "python": version, "stage_sizes": sizes,
+                                      "build_seconds": seconds, "site_packages": str(site)},
+                                     indent=1), encoding="utf-8")
         for old in ENVS_ROOT.glob(f"{name}-*"):  # environments of earlier pins
             if old.is_dir() and old != path:
                 shutil.rmtree(old, ignore_errors=True)
-        return ReaderEnv(path, env_python, site, size, seconds)
+        return ReaderEnv(path, env_python, site, tuple(sizes), seconds)
 
 
 def overlay_env(base: ReaderEnv, python: Path, dest: Path) -> Path:

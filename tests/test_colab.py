@@ -65,7 +65,7 @@ def colab_python():
 
 @pytest.fixture(scope="session")
 def colab_env(colab_python):
-    return ensure_env("colab", colab_python, COLAB_STACK)
+    return ensure_env("colab", colab_python, [COLAB_STACK])
 
 
 @pytest.fixture(scope="session")
