@@ -13,7 +13,8 @@ process environment (no ``PYTHONPATH``, no ``VIRTUAL_ENV`` of CI's venv).
 
 An environment is built once and cached under ``_build/reader-envs/NAME-KEY``, where ``KEY`` hashes
 the interpreter's version and the requirements: a repeated run reuses it, a change of pins builds a
-new one (and removes the old), a fresh clone builds it. A file lock lets two test processes share it.
+new one (and removes the old), a fresh clone builds it. A file lock lets two test processes share
+it.
 """
 
 from __future__ import annotations
@@ -43,12 +44,17 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # --------------------------------------------------------------------------------------------------
 
 
-def python_version(python: str | Path, env: dict | None = None) -> tuple[str, tuple[int, int]] | None:
-    """``(sys.executable, (major, minor))`` of an interpreter command, or None if it does not run."""
+def python_version(
+    python: str | Path, env: dict | None = None
+) -> tuple[str, tuple[int, int]] | None:
+    """``(sys.executable, (major, minor))`` of an interpreter command, or None if it fails."""
     try:
         result = subprocess.run(
             [str(python), "-c", "import sys; print(sys.executable); print(*sys.version_info[:3])"],
-            capture_output=True, text=True, timeout=60, env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -77,9 +83,15 @@ def find_python(minor: int) -> Path | None:
     if pyenv:
         listing = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True)
         root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
-        versions = [v.strip() for v in listing.stdout.split() if re.fullmatch(rf"3\.{minor}\.\d+", v.strip())]
+        versions = [
+            v.strip()
+            for v in listing.stdout.split()
+            if re.fullmatch(rf"3\.{minor}\.\d+", v.strip())
+        ]
         versions.sort(key=lambda v: tuple(int(x) for x in v.split(".")), reverse=True)
-        candidates += [str(Path(root) / "versions" / v / "bin" / f"python3.{minor}") for v in versions]
+        candidates += [
+            str(Path(root) / "versions" / v / "bin" / f"python3.{minor}") for v in versions
+        ]
     for candidate in candidates:
         info = python_version(candidate)
         if info and info[1] == (3, minor):
@@ -98,7 +110,7 @@ class ReaderEnv:
     python: Path
     site_packages: Path
     stage_sizes: tuple[int, ...]  # bytes after each installation stage, as ``du -s`` counts them
-    build_seconds: float          # 0 when the cached environment was reused
+    build_seconds: float  # 0 when the cached environment was reused
 
 
 @contextmanager
@@ -127,39 +139,53 @@ def disk_usage(path: Path) -> int:
 
 
 def site_packages(python: Path) -> Path:
-    out = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     return Path(out)
 
 
 def _run(command: list[str], cwd: Path, timeout: float) -> None:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                            env=clean_environment())
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=clean_environment()
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed (exit {result.returncode}):\n"
-                           f"{(result.stdout + result.stderr)[-4000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed (exit {result.returncode}):\n"
+            f"{(result.stdout + result.stderr)[-4000:]}"
+        )
 
 
-def ensure_env(name: str, python: Path, stages: list[list[str]], cwd: Path = REPO,
-               key_extra: str = "") -> ReaderEnv:
+def ensure_env(
+    name: str, python: Path, stages: list[list[str]], cwd: Path = REPO, key_extra: str = ""
+) -> ReaderEnv:
     """A fresh virtual environment of ``python``, then ``pip install <stage>`` for each stage, run
     from ``cwd``; its size is measured after each stage.
 
     Cached under ``_build/reader-envs/NAME-KEY``; ``key_extra`` adds to the key what the stages
     only name (e.g. the content of a requirements file).
     """
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version)"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    key = hashlib.sha256(json.dumps([version, str(python), stages, str(cwd), key_extra])
-                         .encode()).hexdigest()[:12]
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    key = hashlib.sha256(
+        json.dumps([version, str(python), stages, str(cwd), key_extra]).encode()
+    ).hexdigest()[:12]
     path = ENVS_ROOT / f"{name}-{key}"
     marker = path / "reader-env.json"
     env_python = path / "bin" / "python"
     with _locked(ENVS_ROOT / f"{name}.lock"):
         if marker.exists():
             info = json.loads(marker.read_text(encoding="utf-8"))
-            return ReaderEnv(path, env_python, Path(info["site_packages"]),
-                             tuple(info["stage_sizes"]), 0.0)
+            return ReaderEnv(
+                path, env_python, Path(info["site_packages"]), tuple(info["stage_sizes"]), 0.0
+            )
         shutil.rmtree(path, ignore_errors=True)  # an interrupted build
         start = time.monotonic()
         _run([str(python), "-m", "venv", str(path)], cwd, 300)
@@ -169,9 +195,19 @@ def ensure_env(name: str, python: Path, stages: list[list[str]], cwd: Path = REP
             sizes.append(disk_usage(path))
         seconds = time.monotonic() - start
         site = site_packages(env_python)
-        marker.write_text(json.dumps({"stages": stages, "python": version, "stage_sizes": sizes,
-                                      "build_seconds": seconds, "site_packages": str(site)},
-                                     indent=1), encoding="utf-8")
+        marker.write_text(
+            json.dumps(
+                {
+                    "stages": stages,
+                    "python": version,
+                    "stage_sizes": sizes,
+                    "build_seconds": seconds,
+                    "site_packages": str(site),
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
         for old in ENVS_ROOT.glob(f"{name}-*"):  # environments of earlier pins
             if old.is_dir() and old != path:
                 shutil.rmtree(old, ignore_errors=True)
@@ -188,19 +224,23 @@ def overlay_env(base: ReaderEnv, python: Path, dest: Path) -> Path:
     _run([str(python), "-m", "venv", "--without-pip", str(dest)], dest.parent, 120)
     overlay_python = dest / "bin" / "python"
     site = site_packages(overlay_python)
-    # An import line in a .pth file runs at start-up: addsitedir also processes base's own .pth files.
+    # An import line in a .pth file runs at start-up; addsitedir also reads base's own .pth files.
     (site / "_reader_base_env.pth").write_text(
-        f"import site; site.addsitedir({str(base.site_packages)!r})\n", encoding="utf-8")
+        f"import site; site.addsitedir({str(base.site_packages)!r})\n", encoding="utf-8"
+    )
     return overlay_python
 
 
 def installed(python: Path, distribution: str) -> str | None:
     """The version of ``distribution`` that ``python`` sees, or None."""
-    code = ("import importlib.metadata as m, sys\n"
-            f"try: print(m.version({distribution!r}))\n"
-            "except m.PackageNotFoundError: sys.exit(3)")
-    result = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                            env=clean_environment(), cwd="/")
+    code = (
+        "import importlib.metadata as m, sys\n"
+        f"try: print(m.version({distribution!r}))\n"
+        "except m.PackageNotFoundError: sys.exit(3)"
+    )
+    result = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, env=clean_environment(), cwd="/"
+    )
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -212,11 +252,19 @@ def importable(python: Path, module: str) -> bool:
 
 def distributions(python: Path) -> dict[str, str]:
     """Every installed distribution ``python`` sees, normalised name -> version."""
-    code = ("import importlib.metadata as m, json, re\n"
-            "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version "
-            "for d in m.distributions()}))")
-    result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True,
-                            env=clean_environment(), cwd="/")
+    code = (
+        "import importlib.metadata as m, json, re\n"
+        "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version "
+        "for d in m.distributions()}))"
+    )
+    result = subprocess.run(
+        [str(python), "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_environment(),
+        cwd="/",
+    )
     return json.loads(result.stdout)
 
 
@@ -252,17 +300,32 @@ def requirement_lines(path: Path) -> list[str]:
 
 def clean_environment(path_first: Path | None = None) -> dict[str, str]:
     """The process environment without what points into CI's venv."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "PYTHONNOUSERSITE",
-                        "JUPYTER_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR",
-                        "MPLBACKEND", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST"}
-           and not k.startswith(("PYTEST_", "COV_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "VIRTUAL_ENV",
+            "PYTHONSTARTUP",
+            "PYTHONNOUSERSITE",
+            "JUPYTER_PATH",
+            "JUPYTER_CONFIG_DIR",
+            "JUPYTER_DATA_DIR",
+            "IPYTHONDIR",
+            "MPLBACKEND",
+            "PYTEST_XDIST_WORKER",
+            "PYTEST_CURRENT_TEST",
+        }
+        and not k.startswith(("PYTEST_", "COV_"))
+    }
     venv_bin = str(Path(sys.prefix) / "bin")
     parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
     if path_first is not None:
         parts.insert(0, str(path_first))
     env["PATH"] = os.pathsep.join(parts)
-    env["PYTHONNOUSERSITE"] = "1"   # nothing from ~/.local
+    env["PYTHONNOUSERSITE"] = "1"  # nothing from ~/.local
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # ipykernel's debugger: no frozen-modules notice
     return env
 
@@ -288,8 +351,11 @@ def redirect_install_cell(notebook: dict, source_dir: Path) -> str:
     url = INSTALL_URL.format(url=config()["repository"]["url"])
     line = f"%pip install --quiet {url}"
     assert source.count(line) == 1 and source.count("%pip install") == 1, (
-        f"the first code cell is not the Colab install cell with {line!r}:\n{source}")
-    assert re.search(r"try:\n\s+import softmaxnotes\nexcept ImportError:\n\s+%pip install", source), source
+        f"the first code cell is not the Colab install cell with {line!r}:\n{source}"
+    )
+    assert re.search(
+        r"try:\n\s+import softmaxnotes\nexcept ImportError:\n\s+%pip install", source
+    ), source
     # pip rejects git+file:// (a URL without a host); a plain file:// URL installs the same tree.
     new = source.replace(url, f'"softmaxnotes @ {source_dir.resolve().as_uri()}"')
     cell["source"] = new
@@ -300,9 +366,21 @@ def snapshot_of_checkout(dest: Path) -> Path:
     """A copy of the files a clone of the checkout would have (tracked and untracked, not ignored,
     as they are in the working tree), for pip to build from: pip builds a local folder in place and
     would leave ``build/`` in the checkout."""
-    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=REPO, capture_output=True, check=True).stdout.decode()
-    for name in filter(None, listing.split("\0")):
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+    )
+    if listing.returncode == 0:
+        names = list(filter(None, listing.stdout.decode().split("\0")))
+    else:  # not a git checkout (an unpacked archive): what the package's build reads
+        names = [
+            "pyproject.toml",
+            "README.md",
+            "LICENSE",
+            *(str(p.relative_to(REPO)) for p in (REPO / "softmaxnotes").rglob("*.py")),
+        ]
+    for name in names:
         source = REPO / name
         if source.is_file():
             target = dest / name
@@ -322,7 +400,8 @@ WIDGET_PROBE = """\
 import ipywidgets as _probe_widgets
 _probe_found = []
 for _probe_value in list(globals().values()):
-    for _probe_item in (_probe_value if isinstance(_probe_value, (list, tuple)) else [_probe_value]):
+    _probe_items = _probe_value if isinstance(_probe_value, (list, tuple)) else [_probe_value]
+    for _probe_item in _probe_items:
         if isinstance(_probe_item, _probe_widgets.ValueWidget) and not any(
                 _probe_item is seen for seen in _probe_found):
             _probe_found.append(_probe_item)
@@ -348,18 +427,23 @@ PROBE_ID = "reader-env-widget-probe"
 @dataclass
 class Execution:
     notebook: dict
-    widget_probe: str | None = None      # what the probe printed (None: no probe)
-    outputs_changed: bool = False        # an earlier cell's output was updated by the probe
+    widget_probe: str | None = None  # what the probe printed (None: no probe)
+    outputs_changed: bool = False  # an earlier cell's output was updated by the probe
 
 
 def builds_widgets(notebook: dict) -> bool:
-    return any(cell["cell_type"] == "code" and re.search(r"^\s*import ipywidgets|^\s*from ipywidgets",
-                                                          "".join(cell["source"]), re.M)
-               for cell in notebook["cells"])
+    return any(
+        cell["cell_type"] == "code"
+        and re.search(
+            r"^\s*import ipywidgets|^\s*from ipywidgets", "".join(cell["source"]), re.MULTILINE
+        )
+        for cell in notebook["cells"]
+    )
 
 
-def execute(notebook: dict, python: Path, cwd: Path, kernels_dir: Path, label: str,
-            timeout: int = 300) -> Execution:
+def execute(
+    notebook: dict, python: Path, cwd: Path, kernels_dir: Path, label: str, timeout: int = 300
+) -> Execution:
     """Execute ``notebook`` with nbclient in a kernel run by ``python`` from ``cwd``.
 
     A chapter that imports ipywidgets gets ``WIDGET_PROBE`` as a last cell. Raises ChapterFailed
@@ -375,10 +459,16 @@ def execute(notebook: dict, python: Path, cwd: Path, kernels_dir: Path, label: s
 
     spec_dir = kernels_dir / "reader"
     spec_dir.mkdir(parents=True, exist_ok=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": label, "language": "python",
-    }), encoding="utf-8")
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": label,
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     specs = KernelSpecManager(kernel_dirs=[str(kernels_dir)], ensure_native_kernel=False)
     km = KernelManager(kernel_name="reader", kernel_spec_manager=specs)
     nb = nbformat.reads(json.dumps(notebook), as_version=4)  # sources as strings
@@ -391,15 +481,27 @@ def execute(notebook: dict, python: Path, cwd: Path, kernels_dir: Path, label: s
         if cell.get("id") == PROBE_ID:
             before.append(copy.deepcopy([c.get("outputs", []) for c in nb.cells[:cell_index]]))
 
-    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="reader",
-                            resources={"metadata": {"path": str(cwd)}}, on_cell_start=on_cell_start)
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=timeout,
+        kernel_name="reader",
+        resources={"metadata": {"path": str(cwd)}},
+        on_cell_start=on_cell_start,
+    )
     try:
         client.execute(env=clean_environment(path_first=python.parent))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
-        failing = [c for c in nb.cells if c.cell_type == "code"
-                   and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+        failing = [
+            c
+            for c in nb.cells
+            if c.cell_type == "code"
+            and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+        ]
         where = f"cell {failing[-1].get('id')}:\n{failing[-1].source}\n" if failing else ""
-        raise ChapterFailed(f"{label}: {type(error).__name__}\n{where}\n{ANSI.sub('', str(error))}") from None
+        raise ChapterFailed(
+            f"{label}: {type(error).__name__}\n{where}\n{ANSI.sub('', str(error))}"
+        ) from None
     if not probe:
         return Execution(nb)
     probe_cell = nb.cells.pop()

@@ -26,18 +26,43 @@ import pytest
 
 from booktools import REPO, load_notebook, source_of, toc_entries
 from reader_envs import (
-    ChapterFailed, canonical, distributions, ensure_env, execute, find_python, importable,
-    install_cell, outputs_text, pins, requirement_lines,
+    ChapterFailed,
+    canonical,
+    distributions,
+    ensure_env,
+    execute,
+    find_python,
+    importable,
+    install_cell,
+    outputs_text,
+    pins,
+    requirement_lines,
 )
 
 BINDER = REPO / "binder"
 BINDER_REQUIREMENTS = BINDER / "requirements.txt"
 SIZE_GOAL_MB = 600
 # What serves CI and the book build, not a reader: none of it may reach Binder's environment.
-NOT_FOR_READERS = ("pytest", "pytest-xdist", "hypothesis", "nbmake", "playwright", "jupyter-repo2docker",
-                   "jupyter-book", "sphinx", "myst-nb", "myst-parser", "sphinx-book-theme",
-                   "sphinx-proof", "sphinx-exercise", "sphinxcontrib-bibtex", "sphinx-mathjax-offline",
-                   "docutils", "jupyter-cache", "nbclient")
+NOT_FOR_READERS = (
+    "pytest",
+    "pytest-xdist",
+    "hypothesis",
+    "nbmake",
+    "playwright",
+    "jupyter-repo2docker",
+    "jupyter-book",
+    "sphinx",
+    "myst-nb",
+    "myst-parser",
+    "sphinx-book-theme",
+    "sphinx-proof",
+    "sphinx-exercise",
+    "sphinxcontrib-bibtex",
+    "sphinx-mathjax-offline",
+    "docutils",
+    "jupyter-cache",
+    "nbclient",
+)
 CHAPTERS = [entry for entry in toc_entries() if entry.startswith("chapters/")]
 
 
@@ -51,7 +76,9 @@ def dockerfile() -> str:
     repo2docker = Path(sys.executable).with_name("repo2docker")
     result = subprocess.run(
         [str(repo2docker), "--no-build", "--no-run", "--debug", str(REPO)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout + result.stderr
@@ -72,8 +99,12 @@ def test_binder_installs_the_reader_requirements_with_softmaxnotes_from_the_repo
     assert "-e ." in requirement_lines(BINDER_REQUIREMENTS)
     # Nothing else is installed: not the root requirements.txt (CI's), not the root pyproject.toml
     # a second time.
-    installs = [line.strip() for line in dockerfile.splitlines() if re.search(r"\bpip install\b", line)]
-    assert installs == ['RUN ${KERNEL_PYTHON_PREFIX}/bin/pip install --no-cache-dir -r "binder/requirements.txt"'], installs
+    installs = [
+        line.strip() for line in dockerfile.splitlines() if re.search(r"\bpip install\b", line)
+    ]
+    assert installs == [
+        'RUN ${KERNEL_PYTHON_PREFIX}/bin/pip install --no-cache-dir -r "binder/requirements.txt"'
+    ], installs
 
 
 def test_binder_reads_no_other_environment_file(dockerfile):
@@ -82,7 +113,7 @@ def test_binder_reads_no_other_environment_file(dockerfile):
     assert sorted(p.name for p in BINDER.iterdir()) == ["requirements.txt", "runtime.txt"]
     assert not (REPO / ".binder").exists()
     # The only files of the repository the Dockerfile copies before the whole tree: binder's own.
-    copies = re.findall(r"^COPY --chown=\S+ (src/\S*) ", dockerfile, flags=re.M)
+    copies = re.findall(r"^COPY --chown=\S+ (src/\S*) ", dockerfile, flags=re.MULTILINE)
     assert copies == ["src/binder/requirements.txt", "src/"], copies
 
 
@@ -106,15 +137,21 @@ def test_binder_requirements_name_no_test_or_build_tool():
 
 
 def binder_kernel_pins() -> list[str]:
-    """ipykernel, ipython and jupyter_client as repo2docker's Python 3.11 base environment has them."""
+    """ipykernel, ipython and jupyter_client, as in repo2docker's Python 3.11 base environment."""
     import importlib.util
 
-    package = Path(importlib.util.find_spec("repo2docker").submodule_search_locations[0])  # not imported
-    lock = (package / "buildpacks" / "conda"
-            / "environment.py-3.11-linux-64.lock").read_text(encoding="utf-8")
+    package = Path(
+        importlib.util.find_spec("repo2docker").submodule_search_locations[0]
+    )  # not imported
+    lock = (package / "buildpacks" / "conda" / "environment.py-3.11-linux-64.lock").read_text(
+        encoding="utf-8"
+    )
     found = []
-    for conda_name, pip_name in (("ipykernel", "ipykernel"), ("ipython", "ipython"),
-                                 ("jupyter_client", "jupyter-client")):
+    for conda_name, pip_name in (
+        ("ipykernel", "ipykernel"),
+        ("ipython", "ipython"),
+        ("jupyter_client", "jupyter-client"),
+    ):
         match = re.search(rf"/{conda_name}-(\d[\w.]*)-[^/-]+\.conda", lock)
         assert match, f"{conda_name} not in repo2docker's lock file"
         found.append(f"{pip_name}=={match.group(1)}")
@@ -125,20 +162,31 @@ def binder_kernel_pins() -> list[str]:
 def binder_env():
     python = find_python(11)
     assert python is not None, "Python 3.11 (runtime.txt's) not found"
-    key = BINDER_REQUIREMENTS.read_text(encoding="utf-8") + (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    return ensure_env("binder", python, [["-r", "binder/requirements.txt"], binder_kernel_pins()],
-                      cwd=REPO, key_extra=key)
+    key = BINDER_REQUIREMENTS.read_text(encoding="utf-8") + (REPO / "pyproject.toml").read_text(
+        encoding="utf-8"
+    )
+    return ensure_env(
+        "binder",
+        python,
+        [["-r", "binder/requirements.txt"], binder_kernel_pins()],
+        cwd=REPO,
+        key_extra=key,
+    )
 
 
 def test_binder_environment_is_lean(binder_env):
     size_mb = binder_env.stage_sizes[0] / 2**20
     assert size_mb < SIZE_GOAL_MB, (
-        f"a fresh venv from binder/requirements.txt takes {size_mb:.0f} MB (goal: < {SIZE_GOAL_MB} MB)")
+        f"a fresh venv from binder/requirements.txt takes {size_mb:.0f} MB"
+        f" (goal: < {SIZE_GOAL_MB} MB)"
+    )
     found = distributions(binder_env.python)
     assert not [name for name in NOT_FOR_READERS if canonical(name) in found]
     assert not importable(binder_env.python, "myst_nb")
     assert found.get("softmaxnotes") is not None
-    check = subprocess.run([str(binder_env.python), "-m", "pip", "check"], capture_output=True, text=True)
+    check = subprocess.run(
+        [str(binder_env.python), "-m", "pip", "check"], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -147,13 +195,22 @@ def test_chapter_runs_on_binder(entry, binder_env, tmp_path):
     path = source_of(entry)
     notebook = load_notebook(path)
     try:
-        run = execute(notebook, binder_env.python, path.parent, tmp_path / "kernels",
-                      label=f"{entry} on Binder (Python 3.11, binder/requirements.txt)")
+        run = execute(
+            notebook,
+            binder_env.python,
+            path.parent,
+            tmp_path / "kernels",
+            label=f"{entry} on Binder (Python 3.11, binder/requirements.txt)",
+        )
     except ChapterFailed as failure:
         pytest.fail(str(failure), pytrace=False)
     # softmaxnotes is installed: the install cell's import succeeds and it installs nothing.
     assert outputs_text(install_cell(run.notebook)) == ""
     if run.widget_probe is not None:  # the explorer: its controls work with Binder's ipywidgets 8
-        assert run.widget_probe.startswith("moved:") and not run.widget_probe.startswith("moved: 0"), run.widget_probe
+        assert run.widget_probe.startswith("moved:") and not run.widget_probe.startswith(
+            "moved: 0"
+        ), run.widget_probe
         assert "ipywidgets 8." in run.widget_probe, run.widget_probe
-        assert run.outputs_changed, f"{entry}: moving the controls updated no output ({run.widget_probe})"
+        assert run.outputs_changed, (
+            f"{entry}: moving the controls updated no output ({run.widget_probe})"
+        )

@@ -23,8 +23,19 @@ import pytest
 
 from booktools import load_notebook, source_of, toc_entries
 from reader_envs import (
-    ChapterFailed, distributions, ensure_env, execute, find_python, importable, install_cell,
-    installed, outputs_text, overlay_env, redirect_install_cell, site_packages, snapshot_of_checkout,
+    ChapterFailed,
+    distributions,
+    ensure_env,
+    execute,
+    find_python,
+    importable,
+    install_cell,
+    installed,
+    outputs_text,
+    overlay_env,
+    redirect_install_cell,
+    site_packages,
+    snapshot_of_checkout,
 )
 
 # A Colab runtime's versions of what the chapters (and a Jupyter kernel) use, as shipped with its
@@ -45,8 +56,15 @@ COLAB_STACK = [
     "jupyter-client==7.4.9",
     "notebook==6.5.7",
 ]
-NOT_ON_COLAB = ("myst-nb", "jupyter-book", "sphinx", "softmaxnotes", "myst-parser",
-                "sphinx-exercise", "sphinx-proof")
+NOT_ON_COLAB = (
+    "myst-nb",
+    "jupyter-book",
+    "sphinx",
+    "softmaxnotes",
+    "myst-parser",
+    "sphinx-exercise",
+    "sphinx-proof",
+)
 
 CHAPTERS = [entry for entry in toc_entries() if entry.startswith("chapters/")]
 
@@ -55,8 +73,10 @@ CHAPTERS = [entry for entry in toc_entries() if entry.startswith("chapters/")]
 def colab_python():
     python = find_python(12)
     if python is None:
-        message = ("Python 3.12 (Colab's) not found: no python3.12 on the PATH, no pyenv 3.12.x; "
-                   "set READER_PYTHON_3_12 to an interpreter")
+        message = (
+            "Python 3.12 (Colab's) not found: no python3.12 on the PATH, no pyenv 3.12.x; "
+            "set READER_PYTHON_3_12 to an interpreter"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -71,6 +91,26 @@ def colab_env(colab_python):
 @pytest.fixture(scope="session")
 def checkout(tmp_path_factory):
     return snapshot_of_checkout(tmp_path_factory.mktemp("softmaxnotes-checkout"))
+
+
+def test_the_install_cell_must_be_the_one_that_is_redirected(tmp_path):
+    """The rewrite fails loudly when the install cell changed, rather than running the chapter
+    without installing softmaxnotes (or from GitHub)."""
+    notebook = load_notebook(source_of(CHAPTERS[0]))
+    redirected = redirect_install_cell(json.loads(json.dumps(notebook)), tmp_path)
+    assert f'"softmaxnotes @ {tmp_path.as_uri()}"' in redirected and "git+" not in redirected
+    for old, new in [
+        ("git+https://github.com/", "git+https://gitlab.com/"),
+        ("%pip install --quiet", "!pip install --quiet"),
+        ("import softmaxnotes\n", "import numpy\n"),
+    ]:
+        changed = json.loads(json.dumps(notebook))
+        cell = install_cell(changed)
+        source = "".join(cell["source"])
+        assert old in source
+        cell["source"] = source.replace(old, new)
+        with pytest.raises(AssertionError):
+            redirect_install_cell(changed, tmp_path)
 
 
 def test_the_colab_like_environment_has_colab_stack_only(colab_env):
@@ -89,23 +129,36 @@ def test_the_colab_like_environment_has_colab_stack_only(colab_env):
 def test_chapter_runs_alone_on_colab(entry, colab_env, colab_python, checkout, tmp_path):
     notebook = load_notebook(source_of(entry))
     redirect_install_cell(notebook, checkout)
-    folder = tmp_path / "content"   # Colab's working folder: the notebook and nothing else
+    folder = tmp_path / "content"  # Colab's working folder: the notebook and nothing else
     folder.mkdir()
     (folder / source_of(entry).name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     kernel_python = overlay_env(colab_env, colab_python, tmp_path / "runtime")
     try:
-        run = execute(notebook, kernel_python, folder, tmp_path / "kernels",
-                      label=f"{entry} on Colab (Python 3.12, Colab's stack)")
+        run = execute(
+            notebook,
+            kernel_python,
+            folder,
+            tmp_path / "kernels",
+            label=f"{entry} on Colab (Python 3.12, Colab's stack)",
+        )
     except ChapterFailed as failure:
         pytest.fail(str(failure), pytrace=False)
     executed = run.notebook
     if run.widget_probe is not None:  # the explorer: its controls work with Colab's ipywidgets 7
-        assert run.widget_probe.startswith("moved:") and not run.widget_probe.startswith("moved: 0"), run.widget_probe
+        assert run.widget_probe.startswith("moved:") and not run.widget_probe.startswith(
+            "moved: 0"
+        ), run.widget_probe
         assert "ipywidgets 7." in run.widget_probe, run.widget_probe
-        assert run.outputs_changed, f"{entry}: moving the controls updated no output ({run.widget_probe})"
+        assert run.outputs_changed, (
+            f"{entry}: moving the controls updated no output ({run.widget_probe})"
+        )
     # The install cell installed the package into this chapter's runtime, from the checkout.
     runtime_site = site_packages(kernel_python)
     installs = list(runtime_site.glob("softmaxnotes-*.dist-info"))
-    assert installs, f"{entry}: the install cell installed nothing:\n{outputs_text(install_cell(executed))}"
-    assert (installs[0] / "direct_url.json").read_text(encoding="utf-8").count(checkout.as_uri()) == 1
+    assert installs, (
+        f"{entry}: the install cell installed nothing:\n{outputs_text(install_cell(executed))}"
+    )
+    assert (installs[0] / "direct_url.json").read_text(encoding="utf-8").count(
+        checkout.as_uri()
+    ) == 1
     assert not importable(colab_env.python, "softmaxnotes"), "the cached Colab stack was modified"
