@@ -485,6 +485,7 @@ def execute(
         nb,
         km=km,
         timeout=timeout,
+        startup_timeout=180,  # a kernel starts slowly on a loaded 2-core machine
         kernel_name="reader",
         resources={"metadata": {"path": str(cwd)}},
         on_cell_start=on_cell_start,
