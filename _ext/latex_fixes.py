@@ -1,7 +1,7 @@
 """Sphinx extension: fixes for the PDF (the LaTeX builder); the HTML pages are not touched.
 
 ``jupyter-book build --builder pdflatex .`` typesets the book with XeLaTeX through
-sphinx-jupyterbook-latex. Four things the website gets right went wrong in the PDF:
+sphinx-jupyterbook-latex. Five things the website gets right went wrong in the PDF:
 
 1. **Math written for MathJax.** ``\\mathbf{1}_\\mathcal{S}`` is a subscript ``\\mathcal{S}`` for
    MathJax and for LaTeX's standard math fonts, but the PDF loads ``unicode-math`` (the
@@ -11,7 +11,8 @@ sphinx-jupyterbook-latex. Four things the website gets right went wrong in the P
 2. **References to an exercise of another chapter** (the teaching guide's ``{numref}`ex-ch1-2```)
    printed "Exercise ??": sphinx-exercise labels an exercise ``exercise:<label>`` in LaTeX and
    rewrites only references from the same chapter to that label. Here the other references are
-   rewritten the same way, with the number Sphinx computed.
+   rewritten the same way, with the number Sphinx computed. And the titles of solutions read
+   "Solution toExercise 1.1" (the space sat inside the link, where TeX drops it).
 3. **Exercise numbers.** sphinx-jupyterbook-latex turns the toc's parts into LaTeX parts and sets
    ``numfig_secnum_depth = 2`` (what the LaTeX writer needs to number figures and equations per
    chapter, "Fig. 1.1", as the website does), but Sphinx then also numbered the exercises
@@ -19,9 +20,14 @@ sphinx-jupyterbook-latex. Four things the website gets right went wrong in the P
    reads: the depth is the website's (1) then, and sphinx-jupyterbook-latex's again for writing.
 4. **Long tables ran off the page.** A table of more than 30 rows becomes a LaTeX ``longtable``
    with one unbreakable ``l`` column per column (the notation table was 11 cm too wide). Such a
-   table gets column widths proportional to the length of its longest cell (capped), which
-   Sphinx turns into wrapping columns that share the text width. Shorter tables are left to
+   table gets column widths proportional to the length of its longest cell (capped), but never
+   narrower than its longest word or code word; Sphinx turns them into wrapping columns that
+   share the text width. Shorter tables are left to
    ``tabulary``, which already fits them to the text width.
+5. **Chinese characters** (the title of a web page chapter 5 cites) were dropped: the PDF's
+   fonts (FreeFont) have none. Runs of them are set in ``\\cjkfont`` (WenQuanYi Micro Hei,
+   declared in the preamble in ``_config.yml``). The PDF's LaTeX log then has no "Missing
+   character", which ``tests/test_pdf.py`` checks.
 
 ``tests/test_pdf.py`` builds the PDF and checks it (no "??", no raw TeX, every chapter).
 """
@@ -99,21 +105,8 @@ def fix_math(doctree: nodes.Node) -> None:
 LONGTABLE_ROWS = 30   # Sphinx's LaTeX writer makes a longtable of a table with more rows
 CAP = 60              # characters: a longer cell wraps anyway, it gets no more width
 FLOOR = 6
-
-
-def _display_length(entry: nodes.Node) -> float:
-    """Roughly how many characters wide a table cell is when typeset on one line. In a formula,
-    a font command (``\\mathbb``, ``\\operatorname``) shows nothing, another command one symbol,
-    and braces, ``^``, ``_`` and spaces nothing."""
-    length = 0.0
-    for text in entry.findall(nodes.Text):
-        source = str(text)
-        if any(isinstance(parent, nodes.math) for parent in _ancestors(text)):
-            source = re.sub(r"\\(?:math[a-z]*|operatorname|text[a-z]*|boldsymbol|left|right)\b", "", source)
-            source = re.sub(r"\\[A-Za-z]+", "x", source)
-            source = re.sub(r"[{}^_\s]", "", source)
-        length += len(source)
-    return length
+LINE = 95             # characters of body text in a line of the text block, about
+MONO = 1.25           # width of a monospaced character, in characters of body text
 
 
 def _ancestors(node: nodes.Node):
@@ -123,6 +116,58 @@ def _ancestors(node: nodes.Node):
         parent = parent.parent
 
 
+def _cell_widths(entry: nodes.Node) -> tuple[float, float]:
+    """How wide a table cell is typeset on one line, and its widest unbreakable piece (a word,
+    a literal's word, a formula), in characters of body text. In a formula, a font command
+    (``\\mathbb``, ``\\operatorname``) shows nothing, another command one symbol, and braces,
+    ``^``, ``_`` and spaces nothing; its letters are italic and its relations spaced."""
+    length = widest = 0.0
+    for text in entry.findall(nodes.Text):
+        source = str(text)
+        parents = list(_ancestors(text))
+        if any(isinstance(parent, nodes.math) for parent in parents):
+            source = re.sub(r"\\(?:math[a-z]*|operatorname|text[a-z]*|boldsymbol|left|right)\b",
+                            "", source)
+            source = re.sub(r"\\[A-Za-z]+", "x", source)
+            width = 1.6 * len(re.sub(r"[{}^_\s]", "", source))
+            length, widest = length + width, max(widest, width)
+            continue
+        scale = MONO if any(isinstance(parent, nodes.literal) for parent in parents) else 1.0
+        length += scale * len(source)
+        widest = max([widest] + [scale * len(word) for word in source.split()])
+    return length, widest
+
+
+def column_widths(rows: list[nodes.row], columns: int) -> list[int]:
+    """Widths (characters of body text, summing to about LINE) for a table's columns: shares in
+    proportion to each column's longest cell (at most CAP), but never narrower than its widest
+    unbreakable piece (a longer code word would run into the next column)."""
+    wanted = [float(FLOOR)] * columns
+    least = [float(FLOOR)] * columns
+    for row in rows:
+        column = 0
+        for entry in row.children:
+            span = 1 + entry.get("morecols", 0)
+            if span == 1 and column < columns:
+                length, widest = _cell_widths(entry)
+                wanted[column] = max(wanted[column], min(CAP, length))
+                least[column] = max(least[column], widest + 2)
+            column += span
+    widths = [LINE * w / sum(wanted) for w in wanted]
+    for _ in range(columns):  # raise the columns below their least width, take it from the rest
+        short = [k for k in range(columns) if widths[k] < least[k]]
+        if not short:
+            break
+        for k in short:
+            widths[k] = least[k]
+        free = [k for k in range(columns) if k not in short]
+        spare = LINE - sum(widths[k] for k in short)
+        total = sum(wanted[k] for k in free)
+        for k in free:
+            widths[k] = max(1.0, spare * wanted[k] / total) if total else widths[k]
+    return [max(1, round(w)) for w in widths]
+
+
 def fit_long_tables(doctree: nodes.Node) -> None:
     for table in list(doctree.findall(nodes.table)):
         if "colwidths-given" in table["classes"]:
@@ -130,22 +175,41 @@ def fit_long_tables(doctree: nodes.Node) -> None:
         groups = [g for g in table.children if isinstance(g, nodes.tgroup)]
         if len(groups) != 1:
             continue
-        group = groups[0]
-        colspecs = [c for c in group.children if isinstance(c, nodes.colspec)]
-        rows = list(group.findall(nodes.row))
+        colspecs = [c for c in groups[0].children if isinstance(c, nodes.colspec)]
+        rows = list(groups[0].findall(nodes.row))
         if len(rows) <= LONGTABLE_ROWS and "longtable" not in table["classes"]:
             continue
-        widths = [float(FLOOR)] * len(colspecs)
-        for row in rows:
-            column = 0
-            for entry in row.children:
-                span = 1 + entry.get("morecols", 0)
-                if span == 1 and column < len(widths):
-                    widths[column] = max(widths[column], min(CAP, _display_length(entry)))
-                column += span
-        for colspec, width in zip(colspecs, widths):
-            colspec["colwidth"] = max(1, round(width))
+        for colspec, width in zip(colspecs, column_widths(rows, len(colspecs))):
+            colspec["colwidth"] = width
         table["classes"].append("colwidths-given")
+
+
+# ---------------------------------------------------------------- 5. Chinese characters
+
+# CJK radicals, symbols and punctuation, ideographs; compatibility ideographs; fullwidth forms
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+_VERBATIM = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
+
+
+def wrap_cjk(doctree: nodes.Node) -> None:
+    """Set runs of Chinese characters in ``\\cjkfont`` (defined in the preamble, _config.yml)."""
+    for text in list(doctree.findall(nodes.Text)):
+        if not _CJK.search(text) or any(isinstance(p, _VERBATIM) for p in _ancestors(text)):
+            continue
+        pieces: list[nodes.Node] = []
+        position = 0
+        for match in _CJK.finditer(text):
+            if match.start() > position:
+                pieces.append(nodes.Text(text[position:match.start()]))
+            run = match.group()
+            pieces.append(nodes.raw("", f"\\texorpdfstring{{{{\\cjkfont {run}}}}}{{{run}}}",
+                                    format="latex"))
+            position = match.end()
+        if position < len(text):
+            pieces.append(nodes.Text(text[position:]))
+        parent = text.parent
+        index = parent.index(text)
+        parent[index:index + 1] = pieces
 
 
 # ---------------------------------------------------------------- 2. exercise references
@@ -178,6 +242,13 @@ class ExerciseReferencesAcrossChapters(SphinxPostTransform):
             new.attributes.pop("refuri", None)
             new += node.children
             node.replace_self(new)
+        # "Solution to Exercise 1.1": sphinx-exercise puts the space inside the link,
+        # \hyperref[...]{ Exercise 1.1}, where TeX drops it ("Solution toExercise 1.1").
+        for node in list(self.document.findall(exercise_latex_number_reference)):
+            first = node.children[0] if node.children else None
+            if isinstance(first, nodes.Text) and first[:1].isspace():
+                node.replace(first, nodes.Text(first.lstrip()))
+                node.parent.insert(node.parent.index(node), nodes.Text(" "))
 
 
 # ---------------------------------------------------------------- wiring
@@ -188,6 +259,7 @@ def fix_latex_doctree(app: Sphinx, doctree: nodes.document, docname: str) -> Non
         return
     fix_math(doctree)
     fit_long_tables(doctree)
+    wrap_cjk(doctree)
 
 
 _WRITER_DEPTH = "_latex_fixes_writer_secnum_depth"

@@ -1,5 +1,5 @@
-"""The repository's promises: pinned environment, one for Binder and CI, two README commands, CI
-running exactly the README's test command, licences."""
+"""The repository's promises: pinned environment, one for Binder and CI, two README setup commands
+(and a third that builds the PDFs), CI running exactly the README's test command, licences."""
 
 from __future__ import annotations
 
@@ -27,14 +27,19 @@ def test_runtime_is_python_311_for_binder():
 
 
 def test_readme_has_exactly_two_commands_that_set_up_from_requirements():
+    """Two setup commands (site, tests), and a third that builds the PDFs in that environment."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    assert text.count("```bash") == 2
+    assert text.count("```bash") == 3
     build = readme_command("**Set up and build the website**")
     tests = readme_command("**Set up and run every test**")
     for command in (build, tests):
         assert command.startswith("python3.11 -m venv .venv && .venv/bin/pip install -q -r requirements.txt")
     assert "jupyter-book build --all" in build
     assert "pytest" in tests and "--nbmake" in tests and "chapters" in tests
+    pdfs = readme_command("**Build the PDFs**")
+    assert pdfs == (".venv/bin/jupyter-book build --all --builder pdflatex . && "
+                    ".venv/bin/python tools/build_student_edition.py --pdf")
+    assert text.index(tests) < text.index(pdfs)  # the third command comes after the two
 
 
 def test_ci_runs_exactly_the_readme_test_command():

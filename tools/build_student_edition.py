@@ -7,7 +7,8 @@ only in:
 - ``sphinx.config.hide_solutions: true`` (sphinx-exercise drops every ``{solution}``), and the
   local extension ``_ext/hide_gated_solutions.py``, which also drops gated solutions
   (``{solution-start}`` ... ``{solution-end}``, including their code cells);
-- the title, which gets the suffix " (student edition)";
+- the title, which gets the suffix " (student edition)", and the name of the PDF
+  (``softmax-notes-student.pdf``, see ``--pdf``);
 - paths Jupyter Book resolves relative to the configuration file (``sphinx.local_extensions``),
   made absolute, and ``execute.cache``: by default the jupyter cache of the normal site build
   (``_build/.jupyter_cache``), so that notebooks executed for the website are not run again.
@@ -20,9 +21,14 @@ strips the solutions from the page sources the site offers for download (``_sour
 the exercises and no solutions (a hidden ``remove-cell`` code cell right after a solution, its
 check, goes too).
 
+With ``--pdf`` it builds the student PDF instead, the same way as the book's PDF
+(``jupyter-book build --builder pdflatex``) and from the same derived configuration, into
+``<output>/_build/latex/softmax-notes-student.pdf`` (by default ``_build/student-pdf/...``: a
+Sphinx output folder serves one builder, so the PDF does not share the site's folder).
+
 Usage, from the repository root::
 
-    .venv/bin/python tools/build_student_edition.py [--output DIR] [--cache DIR]
+    .venv/bin/python tools/build_student_edition.py [--output DIR] [--cache DIR] [--pdf]
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TITLE_SUFFIX = " (student edition)"
 DEFAULT_OUTPUT = ROOT / "_build" / "student"
+DEFAULT_PDF_OUTPUT = ROOT / "_build" / "student-pdf"
+PDF_NAME = "softmax-notes-student"  # the book's own PDF is softmax-notes.pdf (_config.yml)
 DEFAULT_CACHE = ROOT / "_build" / ".jupyter_cache"  # where `jupyter-book build --all .` caches
 GATED_EXTENSION = ("hide_gated_solutions", ROOT / "_ext")
 
@@ -60,6 +68,10 @@ def student_config(config: dict[str, Any], cache: Path) -> dict[str, Any]:
     extensions[name] = str(folder) + "/"
     sphinx["local_extensions"] = extensions
     derived.setdefault("execute", {})["cache"] = str(cache.resolve())
+    latex = derived.get("latex") or {}
+    derived["latex"] = latex
+    latex["latex_documents"] = {**(latex.get("latex_documents") or {}),
+                                "targetname": f"{PDF_NAME}.tex"}
     return derived
 
 
@@ -178,31 +190,47 @@ def jupyter_book_executable() -> str:
     return found
 
 
-def build_command(config_path: Path, output: Path) -> list[str]:
-    """The ``jupyter-book build`` command line for the student edition."""
-    return [jupyter_book_executable(), "build", "--all", "-W", "-n", "--keep-going",
+def build_command(config_path: Path, output: Path, pdf: bool = False) -> list[str]:
+    """The ``jupyter-book build`` command line for the student edition (its site, or its PDF)."""
+    builder = ["--builder", "pdflatex"] if pdf else []
+    return [jupyter_book_executable(), "build", "--all", "-W", "-n", "--keep-going", *builder,
             "--config", str(config_path), "--path-output", str(output), str(ROOT)]
+
+
+def pdf_path(output: Path) -> Path:
+    """Where the student PDF built into ``output`` is."""
+    return output / "_build" / "latex" / f"{PDF_NAME}.pdf"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Derive the configuration, build the student edition and return jupyter-book's exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+    parser.add_argument("--output", type=Path, default=None,
                         help="output folder; the site goes to OUTPUT/_build/html "
-                             "(default: _build/student)")
+                             "(default: _build/student), the PDF to "
+                             f"OUTPUT/_build/latex/{PDF_NAME}.pdf (default: _build/student-pdf)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                         help="jupyter cache to read executed notebooks from and add to "
                              "(default: _build/.jupyter_cache, the website build's cache)")
+    parser.add_argument("--pdf", action="store_true",
+                        help="build the student PDF (jupyter-book's pdflatex builder; needs the "
+                             "TeX Live packages named in the README) instead of the site")
     args = parser.parse_args(argv)
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    output = args.output.resolve()
+    output = (args.output or (DEFAULT_PDF_OUTPUT if args.pdf else DEFAULT_OUTPUT)).resolve()
     config_path = write_config(student_config(config, args.cache), output)
-    command = build_command(config_path, output)
+    command = build_command(config_path, output, pdf=args.pdf)
     print("+", " ".join(command), flush=True)
     returncode = subprocess.run(command, cwd=ROOT).returncode
     if returncode != 0:
         return returncode
+    if args.pdf:
+        if not pdf_path(output).exists():  # (a failed LaTeX run already exits non-zero)
+            print(f"No PDF was written ({pdf_path(output)}); see the LaTeX log beside it.")
+            return 1
+        print(f"Student PDF: {pdf_path(output)}")
+        return 0
     html = output / "_build" / "html"
     changed = strip_solutions_from_sources(html)
     print(f"Solutions stripped from {len(changed)} downloadable page sources.")
