@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-try:  # the book build and Binder have myst-nb; Colab does not
+try:  # the book build has myst-nb; Binder's lean environment and Colab do not
     from myst_nb import glue as _myst_nb_glue
 except ImportError:  # pragma: no cover - exercised by the Colab-environment test
     _myst_nb_glue = None

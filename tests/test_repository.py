@@ -1,4 +1,4 @@
-"""The repository's promises: pinned environment, one for Binder and CI, two README setup commands
+"""The repository's promises: a pinned environment (Binder's subset is checked in test_binder.py), two README setup commands
 (and a third that builds the PDFs), CI running exactly the README's test command, licences."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def test_every_requirement_is_pinned_except_the_package_itself():
         assert line == "-e ." or re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][\w.]*", line), line
 
 
-def test_runtime_is_python_311_for_binder():
+def test_runtime_is_python_311():
     assert (REPO / "runtime.txt").read_text(encoding="utf-8").strip() == "python-3.11"
 
 
