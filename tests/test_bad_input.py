@@ -9,6 +9,9 @@ import pytest
 
 import softmaxnotes
 from softmaxnotes import (
+    gumbel_softmax,
+    sparsemax,
+    sparsemax_jacobian,
     cross_entropy,
     cross_entropy_grad,
     default_step,
@@ -70,6 +73,10 @@ ARRAY_ARGUMENTS = [
     ("gradient_check.analytic_gradient", "analytic",
      lambda b: gradient_check(np.sum, b, [1.0, 2.0])),
     ("gradient_check.x", "x", lambda b: gradient_check(np.sum, [1.0, 1.0], b)),
+    ("sparsemax.z", "z", lambda b: sparsemax(b)),
+    ("sparsemax.z axis=None", "z", lambda b: sparsemax(b, axis=None)),
+    ("sparsemax_jacobian.z", "z", lambda b: sparsemax_jacobian(b)),
+    ("gumbel_softmax.z", "z", lambda b: gumbel_softmax(b, rng=np.random.default_rng(0))),
 ]
 
 
@@ -91,7 +98,7 @@ def test_non_numeric_arrays_rejected(argument, call, bad):
 # axis
 # --------------------------------------------------------------------------------------------------
 
-REDUCERS = [softmax, log_softmax, logsumexp]
+REDUCERS = [softmax, log_softmax, logsumexp, sparsemax]
 BAD_AXES = {"1.0": 1.0, "np.float64(0.0)": np.float64(0.0), "'0'": "0", "'-1'": "-1", "True": True,
             "False": False, "np.True_": np.True_, "(0,)": (0,), "[0]": [0], "1j": 1j,
             "object()": object()}
