@@ -1,6 +1,7 @@
 """Load built pages in headless Chromium (Debian's ``chromium``, driven by Playwright) and report
 what a reader would trip over: untypeset math, broken images, network requests, 404s, console
-errors. Used by tests/test_book_build.py."""
+errors, and accessibility violations found by axe-core in the theme's light and dark modes.
+Used by tests/test_book_build.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update",
 ]
 INSTALL_HINT = "install Debian's chromium (sudo apt-get install chromium) to run the browser test"
+# axe-core, the accessibility engine, from the npm registry (package.json pins it; `npm ci` installs
+# it). The page gets it as an inline script: nothing is fetched from the network.
+AXE_JS = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_HINT = "run `npm ci` in the repository root to install axe-core (package.json) for the accessibility test"
+AXE_FAILING_IMPACTS = ("serious", "critical")
+MODES = ("light", "dark")
 
 
 def chromium_executable() -> str | None:
@@ -54,6 +61,28 @@ def is_local(url: str) -> bool:
     return parts.scheme in {"data", "blob", "about"} or parts.hostname in {"127.0.0.1", "localhost"}
 
 
+def axe_source() -> str | None:
+    """The text of axe-core's ``axe.min.js``, or None when it is not installed."""
+    return AXE_JS.read_text(encoding="utf-8") if AXE_JS.exists() else None
+
+
+@dataclass
+class Violation:
+    """One axe-core rule that fails on one page in one colour mode, with the elements it flags."""
+    rule: str
+    impact: str
+    page: str
+    mode: str
+    help: str
+    targets: list[str]
+    summary: str
+
+    def __str__(self) -> str:
+        shown = "; ".join(self.targets[:5]) + (f"; ... ({len(self.targets)} in all)" if len(self.targets) > 5 else "")
+        return (f"{self.rule} ({self.impact}) on {self.page} [{self.mode}]: {self.help}\n"
+                f"    elements: {shown}\n    {self.summary}")
+
+
 @dataclass
 class PageReport:
     name: str
@@ -69,6 +98,9 @@ class PageReport:
     has_launch_binder: bool = False
     has_launch_colab: bool = False
     has_download: bool = False
+    assistive_mathml: int = 0  # typeset formulas that carry MathJax's hidden MathML copy
+    audited_modes: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
 
 
 _INSPECT = """() => {
@@ -85,6 +117,8 @@ _INSPECT = """() => {
   return {
     untypeset: untypeset,
     typeset: document.querySelectorAll('mjx-container').length,
+    assistive: Array.from(document.querySelectorAll('mjx-container > mjx-assistive-mml > math'))
+                    .filter(m => m.textContent.trim()).length,
     raw: raw,
     images: images.length,
     broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
@@ -103,9 +137,72 @@ _WAIT_FOR_MATHJAX = """async () => {
 }"""
 
 
-def visit(context, base_url: str, name: str, screenshot: Path) -> PageReport:
+_EXPAND_ALL = """() => {
+  document.querySelectorAll('details:not([open])').forEach(d => { d.open = true; });
+  document.querySelectorAll('.toggle-button[aria-expanded="false"]').forEach(b => b.click());
+}"""
+
+# Transitions off (the theme fades colours and togglebutton fades content in: axe must not measure
+# a colour halfway), then wait for the frame after a change.
+_NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+
+_SET_MODE = """async (mode) => {
+  const root = document.documentElement;
+  root.dataset.theme = mode;
+  root.dataset.mode = mode;
+  const probe = document.createElement('div');
+  probe.style.backgroundColor = getComputedStyle(root).getPropertyValue('--pst-color-background');
+  document.body.appendChild(probe);
+  const wanted = getComputedStyle(probe).backgroundColor;
+  probe.remove();
+  for (let i = 0; i < 100; i++) {
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    if (getComputedStyle(document.body).backgroundColor === wanted) return wanted;
+  }
+  return null;
+}"""
+
+_AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(' ')),
+    summary: (v.nodes[0] && v.nodes[0].failureSummary || '').replace(/\\s+/g, ' ').slice(0, 300),
+  }));
+}"""
+
+
+def audit(page, name: str, mode: str) -> list[Violation]:
+    """Run axe-core (already injected) on the page and return its serious and critical violations."""
+    found = page.evaluate(_AXE_RUN)
+    return [Violation(v["id"], v["impact"], name, mode, v["help"], v["targets"], v["summary"])
+            for v in found if v["impact"] in AXE_FAILING_IMPACTS]
+
+
+def audit_modes(page, name: str, axe: str, dark_screenshot: Path | None = None) -> tuple[list[str], list[Violation]]:
+    """Open every collapsed solution, hidden cell and dropdown, inject axe-core and audit the page in
+    light mode, then in dark mode (saving a full-page screenshot of it). Returns the modes that were
+    really applied (the page background took the theme's colour) and the violations."""
+    page.add_style_tag(content=_NO_TRANSITIONS)
+    page.evaluate(_EXPAND_ALL)
+    page.add_script_tag(content=axe)
+    modes, violations = [], []
+    for mode in MODES:
+        if page.evaluate(_SET_MODE, mode) is None:
+            continue
+        modes.append(mode)
+        violations += audit(page, name, mode)
+        if mode == "dark" and dark_screenshot is not None:
+            dark_screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(dark_screenshot), full_page=True)
+    return modes, violations
+
+
+def visit(context, base_url: str, name: str, screenshot: Path, axe: str | None = None,
+          dark_screenshot: Path | None = None) -> PageReport:
     """Open ``base_url/name.html`` in a new page of ``context``, wait for MathJax, scroll through
-    the page (so every image loads), inspect it and save a full-page screenshot."""
+    the page (so every image loads), inspect it and save a full-page screenshot. With ``axe`` (the
+    source of axe.min.js), then audit it in light and dark mode (``audit_modes``)."""
     report = PageReport(name)
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and report.console_errors.append(m.text))
@@ -119,12 +216,15 @@ def visit(context, base_url: str, name: str, screenshot: Path) -> PageReport:
     page.wait_for_load_state("networkidle")
     found = page.evaluate(_INSPECT)
     report.untypeset_math, report.typeset_math = found["untypeset"], found["typeset"]
+    report.assistive_mathml = found["assistive"]
     report.raw_tex, report.images, report.broken_images = found["raw"], found["images"], found["broken"]
     report.links = found["links"]
     report.has_launch_binder, report.has_launch_colab = found["binder"], found["colab"]
     report.has_download = found["download"]
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot), full_page=True)
+    if axe is not None:
+        report.audited_modes, report.violations = audit_modes(page, name, axe, dark_screenshot)
     page.close()
     return report
 

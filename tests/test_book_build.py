@@ -25,7 +25,8 @@ import pytest
 
 from booktools import REPO, chapter_notebooks, config, load_notebook, toc_entries
 from browser import (
-    CHROMIUM_ARGS, INSTALL_HINT, PageReport, chromium_executable, is_local, search_hits, serve, visit,
+    AXE_FAILING_IMPACTS, AXE_HINT, CHROMIUM_ARGS, INSTALL_HINT, MODES, PageReport, axe_source,
+    chromium_executable, is_local, search_hits, serve, visit,
 )
 
 BUILD_ROOT = REPO / "_build" / "test-build"
@@ -118,12 +119,15 @@ def test_every_figure_has_a_caption_and_alt_text(build):
 # ---------------------------------------------------------------- the site in a real browser
 
 SCREENSHOTS = REPO / "_build" / "screenshots"
+DARK_SCREENSHOTS = SCREENSHOTS / "dark"
+AXE = {"installed": False}
 
 
 @pytest.fixture(scope="session")
 def browser_reports(build) -> dict[str, PageReport]:
     """Every page of the built site, loaded in headless Chromium with the network cut off: any
-    request that does not go to 127.0.0.1 is recorded and aborted."""
+    request that does not go to 127.0.0.1 is recorded and aborted. Each page is then audited with
+    axe-core in light and dark mode (when axe-core is installed: ``npm ci``; required under CI)."""
     if not (build.html / "intro.html").exists():
         pytest.fail("the book did not build; see test_book_builds_from_clean_with_no_warnings")
     executable = chromium_executable()
@@ -131,6 +135,10 @@ def browser_reports(build) -> dict[str, PageReport]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is missing under CI: {INSTALL_HINT}")
         pytest.skip(f"Chromium not found: {INSTALL_HINT}")
+    axe = axe_source()
+    if axe is None and os.environ.get("CI") == "true":
+        pytest.fail(f"axe-core is missing under CI: {AXE_HINT}")
+    AXE["installed"] = axe is not None
     from playwright.sync_api import sync_playwright
 
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
@@ -150,7 +158,8 @@ def browser_reports(build) -> dict[str, PageReport]:
         context.route("**/*", offline)
         for entry in toc_entries():
             blocked.clear()
-            report = visit(context, base_url, entry, SCREENSHOTS / f"{entry.replace('/', '__')}.png")
+            shot = f"{entry.replace('/', '__')}.png"
+            report = visit(context, base_url, entry, SCREENSHOTS / shot, axe, DARK_SCREENSHOTS / shot)
             report.blocked_requests = list(blocked)
             reports[entry] = report
         blocked.clear()
@@ -231,6 +240,39 @@ def test_screenshots_of_every_page_are_kept(browser_reports):
     for name in browser_reports:
         shot = SCREENSHOTS / f"{name.replace('/', '__')}.png"
         assert shot.exists() and shot.stat().st_size > 10_000, f"no screenshot of {name}"
+        if AXE["installed"]:
+            dark = DARK_SCREENSHOTS / shot.name
+            assert dark.exists() and dark.stat().st_size > 10_000, f"no dark-mode screenshot of {name}"
+
+
+def test_no_serious_or_critical_accessibility_violation(browser_reports):
+    """axe-core 4 (the engine of browsers' accessibility audits) finds no serious or critical
+    violation on any page, in the theme's light mode or its dark mode, with every solution, hidden
+    cell and dropdown opened. The fixes live in _ext/accessibility.py (markup),
+    _static/accessibility.css (colours) and _static/accessibility.js (keyboard access)."""
+    if not AXE["installed"]:
+        pytest.skip(f"axe-core not installed: {AXE_HINT}")
+    not_audited = {name: r.audited_modes for name, r in browser_reports.items()
+                   if tuple(r.audited_modes) != MODES}
+    assert not not_audited, f"pages where a colour mode did not apply: {not_audited}"
+    violations = [v for report in browser_reports.values() for v in report.violations]
+    counts: dict[str, int] = {}
+    for v in violations:
+        counts[v.rule] = counts.get(v.rule, 0) + len(v.targets)
+    assert not violations, (
+        f"{sum(counts.values())} {' or '.join(AXE_FAILING_IMPACTS)} accessibility violations "
+        f"(elements per rule: {counts}):\n" + "\n".join(str(v) for v in violations))
+
+
+def test_screen_readers_get_every_formula_as_mathml(browser_reports):
+    """MathJax's assistive MathML is on (mathjax3_config in _config.yml): each typeset formula
+    carries a hidden <mjx-assistive-mml> copy holding a non-empty <math> element, which screen
+    readers read (the visible rendering is aria-hidden)."""
+    assert config()["sphinx"]["config"]["mathjax3_config"]["options"]["enableAssistiveMml"] is True
+    missing = {name: f"{r.assistive_mathml} of {r.typeset_math}" for name, r in browser_reports.items()
+               if r.assistive_mathml != r.typeset_math}
+    assert not missing, f"formulas without assistive MathML (with / typeset): {missing}"
+    assert browser_reports["intro"].assistive_mathml > 0
 
 
 # ---------------------------------------------------------------- the student edition
