@@ -267,8 +267,11 @@ def test_no_serious_or_critical_accessibility_violation(browser_reports):
 def test_screen_readers_get_every_formula_as_mathml(browser_reports):
     """MathJax's assistive MathML is on (mathjax3_config in _config.yml): each typeset formula
     carries a hidden <mjx-assistive-mml> copy holding a non-empty <math> element, which screen
-    readers read (the visible rendering is aria-hidden)."""
-    assert config()["sphinx"]["config"]["mathjax3_config"]["options"]["enableAssistiveMml"] is True
+    readers read (the visible rendering is aria-hidden). MathJax 3's menu decides at start-up
+    (its ``assistiveMml`` setting overrides ``enableAssistiveMml``), so both are set."""
+    options = config()["sphinx"]["config"]["mathjax3_config"]["options"]
+    assert options["enableAssistiveMml"] is True
+    assert options["menuOptions"]["settings"]["assistiveMml"] is True
     missing = {name: f"{r.assistive_mathml} of {r.typeset_math}" for name, r in browser_reports.items()
                if r.assistive_mathml != r.typeset_math}
     assert not missing, f"formulas without assistive MathML (with / typeset): {missing}"
