@@ -9,6 +9,9 @@ import pytest
 
 import softmaxnotes
 from softmaxnotes import (
+    attention,
+    attention_vjp,
+    blocked_attention,
     gumbel_softmax,
     sparsemax,
     sparsemax_jacobian,
@@ -77,6 +80,10 @@ ARRAY_ARGUMENTS = [
     ("sparsemax.z axis=None", "z", lambda b: sparsemax(b, axis=None)),
     ("sparsemax_jacobian.z", "z", lambda b: sparsemax_jacobian(b)),
     ("gumbel_softmax.z", "z", lambda b: gumbel_softmax(b, rng=np.random.default_rng(0))),
+    ("attention.q", "q", lambda b: attention(b, np.ones((2, 2)), np.ones((2, 1)))),
+    ("attention_vjp.d_out", "d_out",
+     lambda b: attention_vjp(np.ones((1, 2)), np.ones((2, 2)), np.ones((2, 1)), b)),
+    ("blocked_attention.v", "v", lambda b: blocked_attention(np.ones((1, 2)), np.ones((2, 2)), b)),
 ]
 
 
