@@ -1,7 +1,7 @@
 """Sphinx extension: fixes for the PDF (the LaTeX builder); the HTML pages are not touched.
 
 ``jupyter-book build --builder pdflatex .`` typesets the book with XeLaTeX through
-sphinx-jupyterbook-latex. Five things the website gets right went wrong in the PDF:
+sphinx-jupyterbook-latex. Six things the website gets right went wrong in the PDF:
 
 1. **Math written for MathJax.** ``\\mathbf{1}_\\mathcal{S}`` is a subscript ``\\mathcal{S}`` for
    MathJax and for LaTeX's standard math fonts, but the PDF loads ``unicode-math`` (the
@@ -28,6 +28,9 @@ sphinx-jupyterbook-latex. Five things the website gets right went wrong in the P
    fonts (FreeFont) have none. Runs of them are set in ``\\cjkfont`` (WenQuanYi Micro Hei,
    declared in the preamble in ``_config.yml``). The PDF's LaTeX log then has no "Missing
    character", which ``tests/test_pdf.py`` checks.
+6. **The bibliography** was a chapter with one sentence, and the works cited followed the last
+   chapter under a second "Bibliography" heading (Sphinx gathers every citation at the end of
+   a LaTeX document). They are put back in the bibliography chapter.
 
 ``tests/test_pdf.py`` builds the PDF and checks it (no "??", no raw TeX, every chapter).
 """
@@ -251,6 +254,46 @@ class ExerciseReferencesAcrossChapters(SphinxPostTransform):
                 node.parent.insert(node.parent.index(node), nodes.Text(" "))
 
 
+# ---------------------------------------------------------------- 6. the bibliography in its chapter
+
+_BIB_MARK = "latex_fixes: the bibliography goes here"
+
+
+class MarkTheBibliography(SphinxPostTransform):
+    """Before Sphinx gathers the citations at the end of the book, note where the first one is
+    (the ``{bibliography}`` directive of the bibliography page)."""
+
+    default_priority = 740  # sphinx.builders.latex.transforms.BibliographyTransform is 750
+    formats = ("latex",)
+
+    def run(self, **kwargs: Any) -> None:
+        citation = next(iter(self.document.findall(nodes.citation)), None)
+        if citation is not None and citation.parent is not None:
+            citation.parent.insert(citation.parent.index(citation), nodes.comment("", _BIB_MARK))
+
+
+class PutTheBibliographyInItsChapter(SphinxPostTransform):
+    """Move the gathered citations back to the mark: otherwise the bibliography chapter holds one
+    sentence and the list follows the last chapter as an unnumbered "Bibliography". There it is
+    set without a heading of its own (``\\sphinxbibliographyinplace``, in the preamble)."""
+
+    default_priority = 760
+    formats = ("latex",)
+
+    def run(self, **kwargs: Any) -> None:
+        from sphinx.builders.latex.nodes import thebibliography
+
+        marks = [c for c in self.document.findall(nodes.comment) if c.astext() == _BIB_MARK]
+        bibliography = next(iter(self.document.findall(thebibliography)), None)
+        if marks and bibliography is not None:
+            mark = marks[0]
+            bibliography.parent.remove(bibliography)
+            mark.replace_self([nodes.raw("", "\\sphinxbibliographyinplace\n", format="latex"),
+                               bibliography])
+        for mark in [c for c in self.document.findall(nodes.comment) if c.astext() == _BIB_MARK]:
+            mark.parent.remove(mark)
+
+
 # ---------------------------------------------------------------- wiring
 
 
@@ -287,4 +330,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-updated", restore_writer_depth, priority=900)
     app.connect("doctree-resolved", fix_latex_doctree)
     app.add_post_transform(ExerciseReferencesAcrossChapters)
+    app.add_post_transform(MarkTheBibliography)
+    app.add_post_transform(PutTheBibliographyInItsChapter)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -351,15 +351,22 @@ def test_student_pdf_has_its_title_and_every_chapter(student_pdf_build, student_
 
 
 def test_student_pdf_has_the_exercises_and_no_solution(text, student_text):
+    """Every exercise is in the student PDF; no text of a solution is. A solution's text is a
+    piece of it found in the full PDF and nowhere else in the book's notebooks (one PDF holds
+    every chapter: a code line of a solution may also be another chapter's code)."""
     full, student = plain(text), plain(student_text)
     assert "Solution to" not in student
+    sources = {path: plain("\n".join("".join(cell["source"]) for cell in load_notebook(path)["cells"]))
+               for path in chapter_notebooks()}
     unseen = []
     for path, found, rest in chapter_solutions():
         number = chapter_number(path)
         for k in range(1, len(exercise_labels(load_notebook(path))) + 1):
             assert f"Exercise {number}.{k}" in student, f"{path.name}: Exercise {number}.{k}"
+        elsewhere = " ".join(text for other, text in sources.items() if other != path)
         for solution in found:
             fragments = [plain(f) for f in distinctive_fragments(solution, rest)]
+            fragments = [f for f in fragments if f not in elsewhere]
             shown = [f for f in fragments if f in full]
             if not shown:
                 unseen.append(f"{path.name}: {solution.label}")
