@@ -270,6 +270,36 @@ def test_bad_eps(call, eps):
         call(eps)
 
 
+BAD_FLOORS = {"negative": -1e-10, "nan": np.nan, "inf": np.inf, "True": True, "np.True_": np.True_,
+              "string": "1e-8", "None in a list": [None, 1.0], "complex": 1j,
+              "negative entry": [1e-8, -1.0]}
+
+
+@pytest.mark.parametrize("floor", list(BAD_FLOORS.values()), ids=list(BAD_FLOORS))
+@pytest.mark.parametrize("call", [
+    lambda floor: max_relative_error([1.0, 2.0], [1.0, 2.0], floor=floor),
+    lambda floor: gradient_check(np.sum, [1.0, 1.0], [1.0, 2.0], floor=floor),
+], ids=["max_relative_error", "gradient_check"])
+def test_bad_floor(call, floor):
+    with pytest.raises(ERRORS, match=names("floor")):
+        call(floor)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: max_relative_error([1.0, 2.0], [1.0, 2.0], floor=[1e-8, 1e-8, 1e-8]),
+    lambda: gradient_check(np.sum, [1.0, 1.0], [1.0, 2.0], floor=np.ones((2, 2))),
+], ids=["max_relative_error", "gradient_check"])
+def test_floor_that_does_not_broadcast(call):
+    with pytest.raises(ValueError, match=names("floor")):
+        call()
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_gradient_check_of_a_function_that_is_not_finite_at_x(value):
+    with pytest.raises(ValueError, match=names("f")):
+        gradient_check(lambda v: value, [1.0, 1.0], [1.0, 2.0])
+
+
 @pytest.mark.parametrize("call", [
     lambda: numerical_gradient(np.sin, [1.0, 2.0]),  # f returns a vector
     lambda: numerical_gradient(lambda x: np.zeros(3), np.zeros((2, 2))),
