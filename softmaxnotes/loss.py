@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._schedule import sum_last_axis
 from ._validation import as_float_array
-from .stable import _sum_last_axis, log_softmax, softmax
+from .stable import log_softmax, softmax
 
 
 def _logits(z: ArrayLike) -> np.ndarray:
@@ -118,7 +119,7 @@ def cross_entropy_grad(z: ArrayLike, target: Any) -> np.ndarray:
         return np.subtract(grad, y, out=grad, casting="same_kind")
     index = y[..., np.newaxis]
     np.put_along_axis(grad, index, 0, axis=-1)
-    others = _sum_last_axis(grad)  # grad.sum(axis=-1, keepdims=True), fast for short rows too
+    others = sum_last_axis(grad)  # grad.sum(axis=-1, keepdims=True), fast for short rows too
     # The exact value a_c - 1 lies in [-1, 0]; a computed sum of the others can exceed 1 by a
     # rounding error when a_c is tiny, so clamp (nan stays nan).
     np.put_along_axis(grad, index, -np.minimum(others, 1), axis=-1)

@@ -13,51 +13,80 @@ Edge cases follow ``scipy.special``: a ``-inf`` logit gets probability 0; a slic
 gives nan (its ``logsumexp`` is ``-inf``); a ``+inf`` logit gives nan at its own position (0 elsewhere)
 and ``logsumexp`` gives ``+inf``; a nan makes its own slice nan and no other; ``logsumexp`` over an
 empty axis is ``-inf``.
+
+This file holds the formulas. How they run over a large array (blocks that fit the cache,
+transposed blocks of short rows, numpy's summation order) is in ``softmaxnotes/_schedule.py``,
+which changes the speed and never the bits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._schedule import BLOCKS_FROM, Body, run
 from ._validation import as_float_array, normalize_axis, working_dtype
 
 # --------------------------------------------------------------------------------------------------
-# How the work is scheduled (private; the results do not depend on it)
-#
-# Each function is written once, as a "body": given a source array, a destination of the same shape
-# and the axis to reduce, it computes in place in the destination (``out=`` everywhere: one output
-# array and no temporaries of its size) and returns its per-slice values. `_run` applies the body
-#
-# * to the whole array: any shape, any axis, any memory layout;
-# * to blocks of rows of a C-contiguous array reduced along its last axis, when the array is large
-#   (`_BLOCKS_FROM`): after the first read of a block every later pass finds it in the cache;
-# * to transposed blocks when that last axis is short (a batch of 200000 rows of 10 logits): numpy
-#   pays a fixed cost per row for a reduction or a broadcast along a short axis, so a block of
-#   rows is copied into an (n, rows) buffer in which every step runs along the long axis.
-#
-# Blocking and transposing only move numbers: every subtraction, exponential and division is the
-# same correctly rounded operation on the same operands, and sums follow numpy's own order
-# (`_pairwise_sum`), so all three give the bits of the unblocked formula (for softmax, exactly
-# ``e = exp(z - max(z)); e / e.sum()``). The size thresholds below were measured with
-# benchmarks/bench_softmax.py on a 2-core Xeon with a 2 MiB L2 cache; on another machine they move
-# the crossovers a little, never the results.
+# The formulas. Each is a body: from the logits ``z`` it computes in place in ``dest`` and returns
+# its per-slice values, the reduced axis kept. ``along`` does each step slice by slice (maximum,
+# broadcast, sum): where the speed comes from is softmaxnotes/_schedule.py, which runs a body on
+# the whole array, on blocks of rows, or on transposed blocks of short rows, always with these bits.
 # --------------------------------------------------------------------------------------------------
 
-_BLOCK_BYTES = 1 << 19  # 512 KiB per block: with its temporaries it stays in a 2 MiB L2 cache
-_SHORT_ROW_BYTES = 192  # last axes up to 24 float64 or 48 float32 go to transposed blocks
-_SHORT_ROW_MIN_ROWS = 256  # fewer rows than this: the whole-array path is cheaper
-# Larger arrays than this (bytes) go to blocks of rows. logsumexp and log_softmax save a temporary
-# of the size of z that way; softmax has none to save and gains only once z outgrows the L3 cache.
-_BLOCKS_FROM = {"logsumexp": 2 * _BLOCK_BYTES, "log_softmax": 6 << 20, "softmax": 32 << 20}
-_ROW_LOOP_BYTES = 512  # rows at least this long run broadcasts one row at a time (`_row_loops`)
 
-# body(source, destination, axis, transposed) -> per-slice values, the reduced axis kept
-Body = Callable[[np.ndarray, np.ndarray | None, int, bool], np.ndarray]
+def _softmax_body(z, dest, along):
+    """``dest = exp(z - m) / sum(exp(z - m))``, the shifted formula, in place in ``dest``.
+
+    A slice whose maximum is +inf is divided by 1 instead of its sum (nan): ``exp(z - m)`` is
+    already the documented result there, nan at the +inf entries (inf - inf) and 0 elsewhere.
+    """
+    m = along.max(z)
+    along.subtract(z, m, out=dest)
+    np.exp(dest, out=dest)
+    total = along.sum(dest)
+    np.copyto(total, 1, where=m == np.inf)
+    along.divide(dest, total, out=dest)
+    return m
+
+
+def _max_and_log1p_rest(z, dest, along, keep_shifted):
+    """Return ``m`` and ``l = log1p(s)`` along the axis (kept), ``s = sum_{j != k} exp(z_j - m)``.
+
+    ``k`` is the first largest entry: its term is exactly 1 and is left out of the sum, so
+    ``log1p(s)`` keeps full relative accuracy when ``s`` is tiny (Blanchard, Higham & Higham 2021);
+    in a tie for the maximum the other copies stay in ``s``, each exactly 1. ``dest`` receives
+    ``z - m``, or, with ``keep_shifted`` false, the exponentials, which then need no array of their
+    own. ``l`` is set to 0 where ``m`` is not finite, so that ``m + l`` and ``(z - m) - l`` need no
+    case split: they are ``m`` (nan, +inf, or -inf for an all ``-inf`` slice) and ``z - m`` (nan,
+    or -inf beside a +inf), the documented edge cases. A nan makes ``m`` nan.
+    """
+    m, first = along.first_max(z)
+    along.subtract(z, m, out=dest)
+    terms = along.exp_except_first_max(dest, first, out=None if keep_shifted else dest)
+    log1p_rest = np.log1p(along.sum(terms))
+    np.copyto(log1p_rest, 0, where=~np.isfinite(m))
+    return m, log1p_rest
+
+
+def _logsumexp_body(z, dest, along):
+    """``m + log1p(s)`` (see :func:`_max_and_log1p_rest`); ``dest`` is scratch space."""
+    m, log1p_rest = _max_and_log1p_rest(z, dest, along, keep_shifted=False)
+    return np.add(m, log1p_rest, out=m)
+
+
+def _log_softmax_body(z, dest, along):
+    """``dest = (z - m) - log1p(s)``: a sum of two non-positive terms, so no cancellation."""
+    m, log1p_rest = _max_and_log1p_rest(z, dest, along, keep_shifted=True)
+    along.subtract(dest, log1p_rest, out=dest)
+    return m
+
+
+# --------------------------------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------------------------------
 
 
 def _prepare(z: ArrayLike, axis: Any) -> tuple[np.ndarray, np.ndarray, int, np.dtype]:
@@ -75,215 +104,6 @@ def _prepare(z: ArrayLike, axis: Any) -> tuple[np.ndarray, np.ndarray, int, np.d
     return array, array.astype(working_dtype(array), copy=False), ax, array.dtype
 
 
-def _run(work: np.ndarray, ax: int, body: Body, out: np.ndarray | None = None, *,
-         scratch: bool = True, blocks_from: float = np.inf) -> np.ndarray:
-    """Apply ``body`` to the non-empty ``work`` along ``ax``; return its per-slice values with the
-    reduced axis kept (length 1), whichever way the work was split.
-
-    The body writes into ``out`` (the shape of ``work``); without ``out`` into scratch space, or
-    nowhere (``None``) if ``scratch`` is false. ``work`` is never written. A short last axis goes
-    to transposed blocks, a longer one to blocks of rows if ``work`` has more than
-    ``blocks_from`` bytes; anything else (another axis, another layout) runs on the whole array.
-    """
-    n = work.shape[ax]
-    short = (0 < n <= 128  # _pairwise_sum follows numpy's order up to 128 terms
-             and n * work.itemsize <= _SHORT_ROW_BYTES and work.size // n >= _SHORT_ROW_MIN_ROWS)
-    blocked = short or work.nbytes > blocks_from
-    contiguous = work.flags.c_contiguous and (out is None or out.flags.c_contiguous)
-    if ax != work.ndim - 1 or not contiguous or not blocked:
-        return body(work, np.empty_like(work) if out is None and scratch else out, ax, False)
-    rows = work.reshape(-1, n)
-    total = rows.shape[0]
-    out_rows = None if out is None else out.reshape(rows.shape)
-    step = max(1, min(total, _BLOCK_BYTES // (n * rows.itemsize)))
-    if short:  # float16 is only ever summed here: in float32, as numpy does, rounded once
-        buffer = np.empty((n, step), working_dtype(rows))
-    elif out is None and scratch:
-        buffer = np.empty((step, n), rows.dtype)
-    values = np.empty(total, rows.dtype)
-    for start in range(0, total, step):
-        stop = min(start + step, total)
-        if short:
-            block = buffer[:, : stop - start]
-            np.copyto(block, rows[start:stop].T)
-            values[start:stop] = body(block, block, 0, True)[0]
-            if out_rows is not None:
-                np.copyto(out_rows[start:stop], block.T)
-        else:
-            if out_rows is not None:
-                dest = out_rows[start:stop]
-            else:
-                dest = buffer[: stop - start] if scratch else None
-            values[start:stop] = body(rows[start:stop], dest, 1, False)[:, 0]
-    return values.reshape(work.shape[:-1] + (1,))
-
-
-@contextmanager
-def _row_loops(array: np.ndarray, axis: int) -> Iterator[None]:
-    """Run the enclosed broadcasts (``z - m``, ``e / s`` with one ``m``, ``s`` per row) one row at a
-    time, if ``axis`` is the last one and its rows hold at least ``_ROW_LOOP_BYTES``.
-
-    When a row is shorter than numpy's ufunc buffer (8192 elements by default), numpy runs several
-    rows per inner loop through its buffers, which measures several times slower than subtracting
-    a scalar from each row; with a buffer shorter than a row the inner loop is one row against one
-    scalar, a vectorised loop. Only the schedule changes: the operations are elementwise and
-    correctly rounded, so the bits are the same. Reductions stay outside, since numpy's summation
-    order may depend on the buffer.
-    """
-    if axis != array.ndim - 1 or array.shape[axis] * array.itemsize < _ROW_LOOP_BYTES:
-        yield
-        return
-    previous = np.setbufsize(16)
-    try:
-        yield
-    finally:
-        np.setbufsize(previous)
-
-
-def _max_along(source: np.ndarray, axis: int) -> np.ndarray:
-    """``max`` along ``axis``, the axis kept.
-
-    Along the last axis of a C-contiguous array this is ``maximum.reduceat`` over the flattened
-    rows, which numpy runs with far less overhead per row than ``max(axis=-1)`` for rows of up to
-    thousands of entries. A maximum is exact, so the value is the same (nan if the row has one).
-    """
-    if axis != source.ndim - 1 or not source.flags.c_contiguous:
-        return np.max(source, axis=axis, keepdims=True)
-    starts = np.arange(0, source.size, source.shape[axis])
-    return np.maximum.reduceat(source.reshape(-1), starts).reshape(source.shape[:-1] + (1,))
-
-
-def _pairwise_sum(terms: np.ndarray) -> np.ndarray:
-    """Sum the n <= 128 rows of ``terms`` (shape (n, b)) column by column, in exactly the order in
-    which numpy's ``add.reduce`` sums a contiguous run of n numbers; returns shape (1, b).
-
-    That order (numpy's pairwise summation, which up to 128 terms is a single block of 8
-    accumulators) is: below 8 terms, left to right; otherwise accumulator ``r_j`` adds
-    ``t_j, t_{j+8}, t_{j+16}, ...`` over the whole groups of 8, the accumulators are combined as
-    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` and the last ``n mod 8`` terms are added
-    left to right. Following it, a transposed block gives the bits of ``e.sum(axis=-1)`` on its
-    rows, so a row's result does not depend on the size of its batch. Each step adds whole rows
-    (8 at a time), so a block costs about n / 8 + 5 numpy calls.
-    """
-    n = terms.shape[0]
-    total = np.empty((1,) + terms.shape[1:], terms.dtype)
-    if n < 8:
-        np.copyto(total[0], terms[0])
-        for j in range(1, n):
-            np.add(total[0], terms[j], out=total[0])
-        return total
-    whole = n - n % 8
-    acc = terms[:8]
-    if whole > 8:
-        acc = np.add(terms[:8], terms[8:16])
-        for i in range(16, whole, 8):
-            np.add(acc, terms[i : i + 8], out=acc)
-    pairs = np.add(acc[0::2], acc[1::2])  # r0 + r1, r2 + r3, r4 + r5, r6 + r7
-    np.add(pairs[0] + pairs[1], pairs[2] + pairs[3], out=total[0])
-    for j in range(whole, n):
-        np.add(total[0], terms[j], out=total[0])
-    return total
-
-
-def _sum(terms: np.ndarray, axis: int, transposed: bool) -> np.ndarray:
-    """Sum along ``axis``, the axis kept, in numpy's order (see :func:`_pairwise_sum`)."""
-    return _pairwise_sum(terms) if transposed else np.add.reduce(terms, axis=axis, keepdims=True)
-
-
-def _sum_last_axis(x: np.ndarray) -> np.ndarray:
-    """``x.sum(axis=-1, keepdims=True)``, the same bits, without numpy's cost per short row."""
-    def body(source, _, axis, transposed):
-        return _sum(source, axis, transposed)
-
-    return _run(x, x.ndim - 1, body, scratch=False)
-
-
-def _drop_first_max(terms: np.ndarray, not_max: np.ndarray) -> None:
-    """Set to 0 the term of the first maximal entry of each column of a transposed block.
-
-    ``not_max`` is ``z - m != 0``: ``z_j - m`` is exactly 0 if and only if ``z_j == m`` (with
-    gradual underflow two distinct floats never differ by 0), and there ``exp(z_j - m)`` is
-    exactly 1. Multiplying by ``not_max`` zeroes every maximal term in one pass (``argmax`` along
-    the short axis would cost a call per column); columns with a tie for the maximum then get the
-    later copies back, so that, as in the general path, only the first maximal term is left out.
-    """
-    np.multiply(terms, not_max, out=terms)
-    maxima = terms.shape[0] - np.add.reduce(not_max, axis=0, dtype=np.int16)
-    (tied,) = np.nonzero(maxima > 1)
-    if tied.size:
-        later = ~not_max[:, tied]
-        later[np.argmax(later, axis=0), np.arange(tied.size)] = False
-        columns = terms[:, tied]
-        columns[later] = 1
-        terms[:, tied] = columns
-
-
-def _log_terms(source: np.ndarray, dest: np.ndarray, axis: int, transposed: bool,
-               keep_shifted: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``m`` and ``l = log1p(s)`` along ``axis`` (kept), ``s = sum_{j != k} exp(z_j - m)``.
-
-    ``k`` is the first largest entry: its term is exactly 1 and is left out of the sum, so
-    ``log1p(s)`` keeps full relative accuracy when ``s`` is tiny (Blanchard, Higham & Higham 2021);
-    in a tie for the maximum the other copies stay in ``s``, each exactly 1. ``dest`` receives
-    ``z - m``, or, with ``keep_shifted`` false, the exponentials, which then need no array of their
-    own. ``l`` is set to 0 where ``m`` is not finite, so that ``m + l`` and ``(z - m) - l`` need no
-    case split: they are ``m`` (nan, +inf, or -inf for an all ``-inf`` slice) and ``z - m`` (nan,
-    or -inf beside a +inf), the documented edge cases. A nan makes ``m`` nan.
-    """
-    if transposed:
-        m = np.max(source, axis=0, keepdims=True)
-        np.subtract(source, m, out=dest)
-        not_max = dest != 0
-        terms = np.exp(dest) if keep_shifted else np.exp(dest, out=dest)
-        _drop_first_max(terms, not_max)
-    else:
-        k = np.argmax(source, axis=axis, keepdims=True)  # the first nan, if any
-        m = np.take_along_axis(source, k, axis=axis)
-        with _row_loops(dest, axis):
-            np.subtract(source, m, out=dest)
-        terms = np.exp(dest) if keep_shifted else np.exp(dest, out=dest)
-        np.put_along_axis(terms, k, 0, axis=axis)
-    log1p_rest = np.log1p(_sum(terms, axis, transposed))
-    np.copyto(log1p_rest, 0, where=~np.isfinite(m))
-    return m, log1p_rest
-
-
-def _logsumexp_body(source, dest, axis, transposed):
-    """``m + log1p(s)`` (see :func:`_log_terms`); ``dest`` is scratch space."""
-    m, log1p_rest = _log_terms(source, dest, axis, transposed, keep_shifted=False)
-    return np.add(m, log1p_rest, out=m)
-
-
-def _log_softmax_body(source, dest, axis, transposed):
-    """``dest = (z - m) - log1p(s)``: a sum of two non-positive terms, so no cancellation."""
-    m, log1p_rest = _log_terms(source, dest, axis, transposed, keep_shifted=True)
-    with _row_loops(dest, axis):
-        np.subtract(dest, log1p_rest, out=dest)
-    return m
-
-
-def _softmax_body(source, dest, axis, transposed):
-    """``dest = exp(z - m) / sum(exp(z - m))``, the shifted formula, in place in ``dest``.
-
-    A slice whose maximum is +inf is divided by 1 instead of its sum (nan): ``exp(z - m)`` is
-    already the documented result there, nan at the +inf entries (inf - inf) and 0 elsewhere.
-    """
-    m = np.max(source, axis=0, keepdims=True) if transposed else _max_along(source, axis)
-    with _row_loops(dest, axis):
-        np.subtract(source, m, out=dest)
-    np.exp(dest, out=dest)
-    total = _sum(dest, axis, transposed)
-    np.copyto(total, 1, where=m == np.inf)
-    with _row_loops(dest, axis):
-        np.divide(dest, total, out=dest)
-    return m
-
-
-# --------------------------------------------------------------------------------------------------
-# Public functions
-# --------------------------------------------------------------------------------------------------
-
-
 def _same_shape(z: ArrayLike, axis: Any, body: Body, name: str) -> np.ndarray:
     """Fill an array of z's shape slice by slice with ``body`` (softmax and log_softmax).
 
@@ -295,7 +115,7 @@ def _same_shape(z: ArrayLike, axis: Any, body: Body, name: str) -> np.ndarray:
         return np.array(array, dtype=out_dtype, copy=True)
     result = np.empty_like(work)  # the layout of z, as numpy would give z - m
     with np.errstate(all="ignore"):
-        _run(work, ax, body, result, blocks_from=_BLOCKS_FROM[name])
+        run(work, ax, body, result, blocks_from=BLOCKS_FROM[name])
         result = result.astype(out_dtype, copy=False)
     return result.reshape(array.shape)
 
@@ -326,7 +146,7 @@ def logsumexp(z: ArrayLike, axis: int | None = -1, keepdims: bool = False) -> np
         result = np.full(shape, -np.inf, dtype=out_dtype)
     else:
         with np.errstate(all="ignore"):
-            result = _run(work, ax, _logsumexp_body, blocks_from=_BLOCKS_FROM["logsumexp"])
+            result = run(work, ax, _logsumexp_body, blocks_from=BLOCKS_FROM["logsumexp"])
             result = result.astype(out_dtype, copy=False)
     if axis is None:
         return result.reshape((1,) * array.ndim) if keepdims else result.reshape(())
