@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -84,6 +85,25 @@ class Violation:
 
 
 @dataclass
+class DarkFigure:
+    """A figure of the article as dark mode shows it: the background behind the image (what its
+    transparent parts show) and a screenshot of the figure."""
+    src: str
+    background: str  # computed CSS colour, e.g. "rgb(255, 255, 255)"
+    screenshot: Path | None = None
+
+    @property
+    def background_luminance(self) -> float:
+        """WCAG relative luminance of the background (0 when it is transparent)."""
+        channels = [float(x) for x in re.findall(r"[\d.]+", self.background)]
+        if len(channels) < 3 or (len(channels) == 4 and channels[3] < 1):
+            return 0.0
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                  for c in (x / 255 for x in channels[:3])]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@dataclass
 class PageReport:
     name: str
     console_errors: list[str] = field(default_factory=list)
@@ -101,6 +121,7 @@ class PageReport:
     assistive_mathml: int = 0  # typeset formulas that carry MathJax's hidden MathML copy
     audited_modes: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    dark_figures: list[DarkFigure] = field(default_factory=list)
 
 
 _INSPECT = """() => {
@@ -179,30 +200,54 @@ def audit(page, name: str, mode: str) -> list[Violation]:
             for v in found if v["impact"] in AXE_FAILING_IMPACTS]
 
 
-def audit_modes(page, name: str, axe: str, dark_screenshot: Path | None = None) -> tuple[list[str], list[Violation]]:
+_FIGURES = "article figure, article img:not(figure img)"
+
+
+def dark_figures(page, shots: Path | None, stem: str) -> list[DarkFigure]:
+    """Every figure of the article in the current (dark) mode: its image's background and, with
+    ``shots``, a screenshot of the figure as ``shots/<stem>__fig<N>.png``."""
+    found = []
+    for number, element in enumerate(page.query_selector_all(_FIGURES), start=1):
+        image = element.evaluate("e => { const i = e.tagName === 'IMG' ? e : e.querySelector('img');"
+                                 " return i && {src: i.currentSrc || i.src,"
+                                 " background: getComputedStyle(i).backgroundColor}; }")
+        if image is None:
+            continue
+        figure = DarkFigure(image["src"], image["background"])
+        if shots is not None:
+            shots.mkdir(parents=True, exist_ok=True)
+            figure.screenshot = shots / f"{stem}__fig{number}.png"
+            element.screenshot(path=str(figure.screenshot))
+        found.append(figure)
+    return found
+
+
+def audit_modes(page, name: str, axe: str, dark_shots: Path | None = None
+                ) -> tuple[list[str], list[Violation], list[DarkFigure]]:
     """Open every collapsed solution, hidden cell and dropdown, inject axe-core and audit the page in
-    light mode, then in dark mode (saving a full-page screenshot of it). Returns the modes that were
-    really applied (the page background took the theme's colour) and the violations."""
+    light mode, then in dark mode, where its figures are also looked at (``dark_figures``). Returns
+    the modes that were really applied (the page background took the theme's colour), the
+    violations and the figures."""
     page.add_style_tag(content=_NO_TRANSITIONS)
     page.evaluate(_EXPAND_ALL)
     page.add_script_tag(content=axe)
-    modes, violations = [], []
+    modes, violations, figures = [], [], []
     for mode in MODES:
         if page.evaluate(_SET_MODE, mode) is None:
             continue
         modes.append(mode)
         violations += audit(page, name, mode)
-        if mode == "dark" and dark_screenshot is not None:
-            dark_screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(dark_screenshot), full_page=True)
-    return modes, violations
+        if mode == "dark":
+            figures = dark_figures(page, dark_shots, name.replace("/", "__"))
+    return modes, violations, figures
 
 
 def visit(context, base_url: str, name: str, screenshot: Path, axe: str | None = None,
-          dark_screenshot: Path | None = None) -> PageReport:
+          dark_shots: Path | None = None) -> PageReport:
     """Open ``base_url/name.html`` in a new page of ``context``, wait for MathJax, scroll through
     the page (so every image loads), inspect it and save a full-page screenshot. With ``axe`` (the
-    source of axe.min.js), then audit it in light and dark mode (``audit_modes``)."""
+    source of axe.min.js), then audit it in light and dark mode (``audit_modes``; screenshots of
+    its figures in dark mode go to ``dark_shots``)."""
     report = PageReport(name)
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and report.console_errors.append(m.text))
@@ -224,7 +269,7 @@ def visit(context, base_url: str, name: str, screenshot: Path, axe: str | None =
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot), full_page=True)
     if axe is not None:
-        report.audited_modes, report.violations = audit_modes(page, name, axe, dark_screenshot)
+        report.audited_modes, report.violations, report.dark_figures = audit_modes(page, name, axe, dark_shots)
     page.close()
     return report
 

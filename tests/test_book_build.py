@@ -159,7 +159,7 @@ def browser_reports(build) -> dict[str, PageReport]:
         for entry in toc_entries():
             blocked.clear()
             shot = f"{entry.replace('/', '__')}.png"
-            report = visit(context, base_url, entry, SCREENSHOTS / shot, axe, DARK_SCREENSHOTS / shot)
+            report = visit(context, base_url, entry, SCREENSHOTS / shot, axe, DARK_SCREENSHOTS)
             report.blocked_requests = list(blocked)
             reports[entry] = report
         blocked.clear()
@@ -240,9 +240,9 @@ def test_screenshots_of_every_page_are_kept(browser_reports):
     for name in browser_reports:
         shot = SCREENSHOTS / f"{name.replace('/', '__')}.png"
         assert shot.exists() and shot.stat().st_size > 10_000, f"no screenshot of {name}"
-        if AXE["installed"]:
-            dark = DARK_SCREENSHOTS / shot.name
-            assert dark.exists() and dark.stat().st_size > 10_000, f"no dark-mode screenshot of {name}"
+        for figure in browser_reports[name].dark_figures:
+            assert figure.screenshot.exists() and figure.screenshot.stat().st_size > 5_000, (
+                f"no dark-mode screenshot of {figure.src} on {name}")
 
 
 def test_no_serious_or_critical_accessibility_violation(browser_reports):
@@ -262,6 +262,22 @@ def test_no_serious_or_critical_accessibility_violation(browser_reports):
     assert not violations, (
         f"{sum(counts.values())} {' or '.join(AXE_FAILING_IMPACTS)} accessibility violations "
         f"(elements per rule: {counts}):\n" + "\n".join(str(v) for v in violations))
+
+
+def test_figures_stay_legible_in_dark_mode(browser_reports):
+    """In dark mode the theme puts a light background behind images (a transparent part of a figure
+    would otherwise show the dark page, and black axes and labels vanish into it): every figure's
+    image sits on an opaque background of luminance at least 0.5. Screenshots of the figures in
+    dark mode: _build/screenshots/dark/."""
+    if not AXE["installed"]:
+        pytest.skip(f"axe-core not installed: {AXE_HINT}")
+    for name, report in browser_reports.items():
+        if name.startswith("chapters/") and report.images:
+            assert report.dark_figures, f"{name}: no figure found in dark mode"
+    dark = {f"{name}: {figure.src.rsplit('/', 1)[-1]}": figure.background
+            for name, report in browser_reports.items() for figure in report.dark_figures
+            if figure.background_luminance < 0.5}
+    assert not dark, f"figures on a dark or transparent background in dark mode: {dark}"
 
 
 def test_screen_readers_get_every_formula_as_mathml(browser_reports):
