@@ -274,8 +274,8 @@ def visit(context, base_url: str, name: str, screenshot: Path, axe: str | None =
     return report
 
 
-def search_hits(context, base_url: str, query: str) -> list[str]:
-    """Titles of the pages Sphinx's client-side search lists for ``query``."""
+def _search_page(context, base_url: str, query: str):
+    """A new page showing Sphinx's client-side search results for ``query``."""
     page = context.new_page()
     page.goto(f"{base_url}/search.html?q={query}", wait_until="networkidle")
     page.wait_for_function(
@@ -283,6 +283,22 @@ def search_hits(context, base_url: str, query: str) -> list[str]:
         " /found|did not match/i.test(document.querySelector('#search-results').textContent)",
         timeout=20000,
     )
+    return page
+
+
+def search_hits(context, base_url: str, query: str) -> list[str]:
+    """Titles of the pages Sphinx's client-side search lists for ``query``."""
+    page = _search_page(context, base_url, query)
     hits = page.evaluate("Array.from(document.querySelectorAll('#search-results li a')).map(a => a.textContent)")
     page.close()
     return hits
+
+
+def audit_search(context, base_url: str, query: str, axe: str) -> PageReport:
+    """The search results for ``query`` (links and snippets with the searched words highlighted),
+    audited with axe-core in light and dark mode."""
+    page = _search_page(context, base_url, query)
+    report = PageReport(f"search.html?q={query}")
+    report.audited_modes, report.violations, _ = audit_modes(page, report.name, axe)
+    page.close()
+    return report

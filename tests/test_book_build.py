@@ -25,8 +25,8 @@ import pytest
 
 from booktools import REPO, chapter_notebooks, config, load_notebook, toc_entries
 from browser import (
-    AXE_FAILING_IMPACTS, AXE_HINT, CHROMIUM_ARGS, INSTALL_HINT, MODES, PageReport, axe_source,
-    chromium_executable, is_local, search_hits, serve, visit,
+    AXE_FAILING_IMPACTS, AXE_HINT, CHROMIUM_ARGS, INSTALL_HINT, MODES, PageReport, audit_search,
+    axe_source, chromium_executable, is_local, search_hits, serve, visit,
 )
 
 BUILD_ROOT = REPO / "_build" / "test-build"
@@ -121,6 +121,7 @@ def test_every_figure_has_a_caption_and_alt_text(build):
 SCREENSHOTS = REPO / "_build" / "screenshots"
 DARK_SCREENSHOTS = SCREENSHOTS / "dark"
 AXE = {"installed": False}
+AUDITED_SEARCH: dict[str, PageReport] = {}  # the search page, audited too (it is not a toc entry)
 
 
 @pytest.fixture(scope="session")
@@ -164,6 +165,9 @@ def browser_reports(build) -> dict[str, PageReport]:
             reports[entry] = report
         blocked.clear()
         SEARCHES.update({query: search_hits(context, base_url, query) for query in SEARCHES})
+        if axe is not None:
+            searched = audit_search(context, base_url, "Jacobian", axe)
+            AUDITED_SEARCH[searched.name] = searched
         SEARCHES["blocked"] = list(blocked)
         browser.close()
     return reports
@@ -248,14 +252,17 @@ def test_screenshots_of_every_page_are_kept(browser_reports):
 def test_no_serious_or_critical_accessibility_violation(browser_reports):
     """axe-core 4 (the engine of browsers' accessibility audits) finds no serious or critical
     violation on any page, in the theme's light mode or its dark mode, with every solution, hidden
-    cell and dropdown opened. The fixes live in _ext/accessibility.py (markup),
-    _static/accessibility.css (colours) and _static/accessibility.js (keyboard access)."""
+    cell and dropdown opened; nor on the search page with results (searched words highlighted).
+    The fixes live in _ext/accessibility.py (markup), _static/accessibility.css (colours) and
+    _static/accessibility.js (keyboard access)."""
     if not AXE["installed"]:
         pytest.skip(f"axe-core not installed: {AXE_HINT}")
-    not_audited = {name: r.audited_modes for name, r in browser_reports.items()
+    audited = {**browser_reports, **AUDITED_SEARCH}
+    assert AUDITED_SEARCH, "the search page was not audited"
+    not_audited = {name: r.audited_modes for name, r in audited.items()
                    if tuple(r.audited_modes) != MODES}
     assert not not_audited, f"pages where a colour mode did not apply: {not_audited}"
-    violations = [v for report in browser_reports.values() for v in report.violations]
+    violations = [v for report in audited.values() for v in report.violations]
     counts: dict[str, int] = {}
     for v in violations:
         counts[v.rule] = counts.get(v.rule, 0) + len(v.targets)
