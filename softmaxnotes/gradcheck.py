@@ -213,7 +213,7 @@ def gradient_check(
     entry whose error is at most ten times the round-off estimate reads at most 1e-7, however small
     the entry, while an entry whose error is far larger than the finite difference's own still
     reads large (a zero numerical gradient against an analytic gradient of order ``|f(x)|`` reads
-    1). With the default step the floor is about ``2e-3 |f(x)|``.
+    1). With the default step the floor is about ``1.8e-3 |f(x)| / max(1, |x_j|)``.
 
     The estimate assumes that ``f`` is evaluated in float64 with a relative error of a few ``u``,
     and that the truncation error of the step is no larger than its round-off (as the default step
