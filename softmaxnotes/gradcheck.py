@@ -145,9 +145,9 @@ def max_relative_error(
 ) -> float:
     r"""Largest entrywise relative error with an absolute floor,
 
-    .. math:: \max_j \frac{|g_j - \tilde g_j|}{\max(|g_j|, |\tilde g_j|, \varphi_j)} ,
+    .. math:: \max_j \frac{|G_j - G^{\mathrm{fd}}_j|}{\max(|G_j|, |G^{\mathrm{fd}}_j|, \varphi_j)} ,
 
-    with ``g = analytic``, ``g~ = numeric`` and the floor ``phi = floor`` (a number, or an array
+    with ``G = analytic``, ``G_fd = numeric`` and the floor ``phi = floor`` (a number, or an array
     that broadcasts to the gradient's shape).
 
     Introduced in chapter 2, "The Jacobian of softmax", which gives CS231n's scale for reading the
@@ -155,19 +155,19 @@ def max_relative_error(
     below 1e-7 good.
 
     Near zero. An entry larger than the floor is compared purely relatively, as CS231n's notes
-    define the relative error (``|g - g~| / max(|g|, |g~|)``). Where both entries are smaller than
-    the floor, the relative error means nothing (two gradients of 1e-17 and 3e-17, both zero up to
-    rounding, would differ "by 67%"), and the entry is measured against the floor instead:
-    ``|g - g~| / floor``. So two gradients that are both zero up to rounding pass, and a gradient
+    define the relative error (``|G - G_fd| / max(|G|, |G_fd|)``). Where both entries are smaller
+    than the floor, the relative error means nothing (two gradients of 1e-17 and 3e-17, both zero
+    up to rounding, would differ "by 67%"), and the entry is measured against the floor instead:
+    ``|G - G_fd| / floor``. So two gradients that are both zero up to rounding pass, and a gradient
     that is zero against one that is not fails as soon as the nonzero entry exceeds the floor
-    (relative error 1). CS231n's assignments use the same device, with ``max(1e-8, |g| + |g~|)``.
+    (relative error 1). CS231n's assignments use the same device, with ``max(1e-8, |G| + |G_fd|)``.
 
     The default floor, 1e-10, is a few times ``u**(2/3)`` (about 2e-11, ``u`` the unit roundoff of
-    float64): the smallest absolute error with which a float64 central difference can measure a
-    derivative of a function of size about 1 (chapter 6, "Softmax in floating point"). Below it,
-    two entries cannot be told apart from zero by any such check. Choose the floor for the scale of
-    your quantities (``floor=0`` gives the pure relative error, with 0 where both entries are 0);
-    :func:`gradient_check` chooses it from the function and the step.
+    float64), the order of the smallest absolute error with which a float64 central difference can
+    measure a derivative of a function of size about 1 (chapter 6, "Softmax in floating point"):
+    below it, an entry cannot be told apart from zero by any such check. Choose the floor for the
+    scale of your quantities (``floor=0`` gives the pure relative error, with 0 where both entries
+    are 0); :func:`gradient_check` chooses it from the function and the step.
     """
     a = as_float_array(analytic, "analytic").astype(np.float64)
     b = as_float_array(numeric, "numeric").astype(np.float64)
@@ -198,7 +198,8 @@ def gradient_check(
 
     The values ``f(x +- h e_j)`` are rounded, so the central difference in entry j carries an
     absolute error of about ``u |f(x)| / h_j`` (``u`` the unit roundoff of float64, ``h_j`` the
-    step of that entry; chapter 2 derives this estimate), however small the entry itself is. At a
+    step of that entry; chapter 3 derives this estimate, as chapter 2 does for the Jacobian),
+    however small the entry itself is. At a
     minimum of ``f`` every entry of the gradient is zero and the finite difference returns that
     round-off alone: the pure relative error then compares rounding noise with rounding noise and
     reads about 1 for a correct gradient. By default (``floor=None``) the floor of entry j is
