@@ -66,8 +66,13 @@ def gumbel_softmax(z: ArrayLike, tau: float = 1.0, *, rng: np.random.Generator,
     rng : numpy.random.Generator
         The source of the Gumbel noise (keyword only, required: seed it for reproducible results).
     hard : bool
-        If true, return the one-hot vector of the soft sample's argmax (same shape and dtype):
-        the forward value of the straight-through estimator.
+        If true, return the one-hot vector of the Gumbel-max class :math:`\arg\max_k (z_k + g_k)`
+        (same shape and dtype): the forward value of the straight-through estimator. The argmax
+        is taken of ``z + g`` in the working precision (float32 for float16 input), which is the
+        argmax of the soft sample in exact arithmetic for every ``tau``; it does not depend on
+        ``tau``. (The argmax of the *rounded* soft sample would not do: at a large ``tau`` every
+        probability rounds to ``1/n``, and in float16 rounding makes close probabilities equal,
+        and such ties would go to the first class.)
 
     Returns
     -------
@@ -111,8 +116,10 @@ def gumbel_softmax(z: ArrayLike, tau: float = 1.0, *, rng: np.random.Generator,
     soft = softmax(scaled, axis=-1).astype(array.dtype, copy=False)
     if not hard:
         return soft
-    # the argmax of the sample as returned (float16 rounding included); it is the argmax of
-    # z + g unless rounding makes two probabilities equal (then the first of them)
+    # the Gumbel-max class, argmax of z + g: the argmax of the exact soft sample at every tau.
+    # Not the argmax of `soft`, whose rounding can tie the largest probabilities (every entry
+    # is 1/n once tau is huge; close entries tie in float16), ties that argmax gives to the
+    # first class.
     one_hot = np.zeros(array.shape, dtype=array.dtype)
-    np.put_along_axis(one_hot, np.argmax(soft, axis=-1)[..., np.newaxis], 1, axis=-1)
+    np.put_along_axis(one_hot, np.argmax(perturbed, axis=-1)[..., np.newaxis], 1, axis=-1)
     return one_hot

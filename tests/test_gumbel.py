@@ -99,13 +99,20 @@ def test_jacobian_is_the_tempered_softmax_jacobian(z, tau, seed):
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @given(data=st.data(), tau=taus, seed=seeds)
 def test_hard_is_the_one_hot_of_the_soft_samples_argmax(dtype, data, tau, seed):
+    """The one-hot of argmax (z + g) in the working dtype; that is the soft sample's argmax
+    wherever the soft sample's largest entry is unique (rounding can tie it, see below)."""
     z = data.draw(logit_arrays(dtype, bound=100.0))
     soft = gumbel_softmax(z, tau, rng=np.random.default_rng(seed))
     hard = gumbel_softmax(z, tau, rng=np.random.default_rng(seed), hard=True)
     assert hard.shape == z.shape and hard.dtype == dtype
+    work = np.float32 if dtype == np.float16 else dtype
+    perturbed = z.astype(work) + noise_for(seed, z.shape).astype(work)
     expected = np.zeros_like(soft)
-    np.put_along_axis(expected, np.argmax(soft, axis=-1)[..., None], 1, axis=-1)
+    np.put_along_axis(expected, np.argmax(perturbed, axis=-1)[..., None], 1, axis=-1)
     np.testing.assert_array_equal(hard, expected)
+    unique_top = (soft == soft.max(axis=-1, keepdims=True)).sum(axis=-1) == 1
+    np.testing.assert_array_equal(np.argmax(hard, axis=-1)[unique_top],
+                                  np.argmax(soft, axis=-1)[unique_top])
     assert np.all(hard.sum(axis=-1) == 1) and np.all(np.isin(hard, [0, 1]))
 
 
@@ -258,3 +265,29 @@ def test_rng_is_required_and_keyword_only():
 def test_bad_hard(hard):
     with pytest.raises(TypeError, match=r"\bhard\b"):
         gumbel_softmax([0.0, 1.0], rng=np.random.default_rng(0), hard=hard)
+
+
+# --------------------------------------------------------------------------------------------------
+# the hard sample is the Gumbel-max class at every temperature and in every dtype (review of ch. 10)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tau", [1e3, 1e20, 1e300])
+def test_hard_sample_does_not_depend_on_tau(tau):
+    """argmax softmax((z + g)/tau) = argmax (z + g) for every tau > 0. The argmax of the *rounded*
+    soft sample loses that at a large tau, where every probability rounds to 1/n (then the first
+    class would always win)."""
+    z = np.tile([0.0, 1.0, 2.0], (2000, 1))
+    hard = gumbel_softmax(z, tau, rng=np.random.default_rng(3), hard=True)
+    expected = np.argmax(z + noise_for(3, z.shape), axis=-1)
+    np.testing.assert_array_equal(np.argmax(hard, axis=-1), expected)
+
+
+def test_hard_sample_in_float16_is_the_gumbel_max_class():
+    """float16 logits are perturbed in float32 (the working dtype): the hard sample is the argmax of
+    that sum, not of the float16 soft sample, whose rounding ties favour the first class."""
+    z = np.tile(np.array([0.0, 0.01, 0.02], dtype=np.float16), (50_000, 1))
+    hard = gumbel_softmax(z, 30.0, rng=np.random.default_rng(0), hard=True)
+    assert hard.dtype == np.float16
+    perturbed = z.astype(np.float32) + noise_for(0, z.shape).astype(np.float32)
+    np.testing.assert_array_equal(np.argmax(hard, axis=-1), np.argmax(perturbed, axis=-1))
