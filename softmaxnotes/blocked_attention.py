@@ -9,10 +9,12 @@ m_new = max(m, max of the block's scores),
     D <- D e^(m - m_new) + sum_k e^(S_k - m_new),
     o <- o e^(m - m_new) + sum_k e^(S_k - m_new) V_k,
 
-and at the end O = o / D and lse = m + log D. While every score seen so far is masked, m = -inf:
+and at the end O = o / D and lse = m + log D. While every key seen so far is masked, m = -inf:
 then D = 0 and o = 0, and the rescale factor e^(-inf - (-inf)) (nan in floating point) is taken as
 0, as are the terms e^(S_k - m_new) of masked keys. A row that stays fully masked ends with D = 0
-and gets output zeros and lse = -inf.
+and gets output zeros and lse = -inf. Which rows are fully masked is read from the mask, not from
+D = 0: a row whose allowed scores all overflow to -inf gets nan, as in
+:func:`softmaxnotes.attention`, not a silent row of zeros.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def blocked_attention(
     running_max = np.full(inputs.batch + (n_q, 1), -np.inf, dtype)   # m_0 = -inf
     denominator = np.zeros(inputs.batch + (n_q, 1), dtype)           # D_0 = 0
     accumulator = np.zeros(inputs.batch + (n_q, d_v), dtype)         # o_0 = 0
+    seen = np.zeros(inputs.batch + (n_q, 1), bool)                   # an allowed key read yet?
     with np.errstate(all="ignore"):
         for start in range(0, n, step):
             stop = min(start + step, n)
@@ -81,9 +84,13 @@ def blocked_attention(
             s_block = np.matmul(q_arr, np.swapaxes(k_block, -1, -2))
             np.multiply(s_block, s, out=s_block)                     # the same (Q K^T) s as attention
             if inputs.mask is not None:
-                s_block = np.where(inputs.mask[..., start:stop], s_block, -np.inf)
+                allowed = inputs.mask[..., start:stop]
+                s_block = np.where(allowed, s_block, -np.inf)
+                seen = seen | allowed.any(axis=-1, keepdims=True)
+            else:
+                seen = np.ones_like(seen)
             new_max = np.maximum(running_max, s_block.max(axis=-1, keepdims=True))
-            alive = new_max != -np.inf             # an allowed key seen (or a nan, which must propagate)
+            alive = new_max != -np.inf             # a score above -inf seen (or a nan, which must propagate)
             rescale = np.where(alive, np.exp(running_max - new_max), 0)
             terms = np.exp(s_block - new_max)
             if not alive.all():
@@ -91,7 +98,9 @@ def blocked_attention(
             denominator = denominator * rescale + terms.sum(axis=-1, keepdims=True)
             accumulator = accumulator * rescale + np.matmul(terms, v_block)
             running_max = new_max
-        empty = denominator == 0                                      # no allowed key at all
+        # no allowed key at all: zeros. Allowed keys whose scores are all -inf (overflow) leave
+        # D = 0 too, and get 0/0 = nan, as in attention
+        empty = ~seen
         out = np.where(empty, 0, accumulator / np.where(empty, 1, denominator))
         out = out.astype(inputs.out_dtype, copy=False)
         if not return_lse:

@@ -219,6 +219,25 @@ def test_nan_input_propagates_to_its_row_only():
     assert np.all(np.isnan(blocked_attention(q, np.eye(2), np.eye(2))[0]))
 
 
+def test_allowed_scores_that_overflow_to_minus_inf_are_not_taken_for_a_mask():
+    # finite inputs whose allowed scores all overflow to -inf in float32: the reference gives nan
+    # (-inf - (-inf)); the blocked pass must not silently return the zeros of a fully masked row
+    # (row 1); an allowed score of -inf before a finite one is just a zero term (row 2)
+    q = np.array([[1e20, 0.0], [1e20, 0.0], [1.0, 0.0], [1.0, 0.0]], np.float32)
+    k = np.array([[-1e20, 0.0], [-1e20, 0.0], [1.0, 1.0]], np.float32)
+    v = np.eye(3, dtype=np.float32)
+    mask = np.array([[True, True, False], [True, True, True], [True, True, True],
+                     [False, False, False]])
+    ref = attention(q, k, v, mask=mask)
+    assert np.all(np.isnan(ref[0])) and np.array_equal(ref[1], [0, 0, 1])
+    assert np.all(np.isfinite(ref[2])) and np.all(ref[3] == 0)
+    for block in (1, 2, 3):
+        out, lse = blocked_attention(q, k, v, mask=mask, block=block, return_lse=True)
+        assert np.all(np.isnan(out[0])), block
+        np.testing.assert_allclose(out[1:], ref[1:], rtol=1e-6)
+        assert lse[0] == -np.inf and lse[3] == -np.inf   # log of a sum of zeros, and no key
+
+
 def test_empty_axes():
     g = rng()
     q, k, v = g.normal(size=(3, 2)), g.normal(size=(4, 2)), g.normal(size=(4, 5))
