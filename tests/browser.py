@@ -79,7 +79,9 @@ class Violation:
     summary: str
 
     def __str__(self) -> str:
-        shown = "; ".join(self.targets[:5]) + (f"; ... ({len(self.targets)} in all)" if len(self.targets) > 5 else "")
+        shown = "; ".join(self.targets[:5])
+        if len(self.targets) > 5:
+            shown += f"; ... ({len(self.targets)} in all)"
         return (f"{self.rule} ({self.impact}) on {self.page} [{self.mode}]: {self.help}\n"
                 f"    elements: {shown}\n    {self.summary}")
 
@@ -269,7 +271,8 @@ def visit(context, base_url: str, name: str, screenshot: Path, axe: str | None =
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot), full_page=True)
     if axe is not None:
-        report.audited_modes, report.violations, report.dark_figures = audit_modes(page, name, axe, dark_shots)
+        modes, violations, figures = audit_modes(page, name, axe, dark_shots)
+        report.audited_modes, report.violations, report.dark_figures = modes, violations, figures
     page.close()
     return report
 
