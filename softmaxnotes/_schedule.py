@@ -46,7 +46,8 @@ _ROW_LOOP_BYTES = 512  # rows at least this long run broadcasts one row at a tim
 
 class Plan(NamedTuple):
     """How `run` splits an array: ``path`` is "whole", "rows" (blocks of rows) or "columns"
-    (transposed blocks of rows), ``rows`` the number of rows per block (all of them for "whole")."""
+    (transposed blocks of rows), ``rows`` the number of rows per block (for "whole", the number
+    of slices: all of them are done at once)."""
 
     path: str
     rows: int

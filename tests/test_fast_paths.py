@@ -1,5 +1,6 @@
-"""The fast paths of softmaxnotes.stable (blocks of short rows copied transposed, blocked
-log-sum-exp on large arrays) give the same numbers as the plain formulas.
+"""The fast paths of softmaxnotes/_schedule.py, which runs the formulas of softmaxnotes.stable
+(blocks of short rows copied transposed, blocks of rows on large arrays), give the same numbers as
+the plain formulas, and each size threshold sends an array to the path it promises.
 
 They only run on arrays of at least a few hundred rows or a few MiB, which the other tests rarely
 build. Chapter 6 relies on ``sn.softmax`` being exactly exp(z - max) / sum(exp(z - max)).
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 import softmaxnotes as sn
+from softmaxnotes import _schedule
+from softmaxnotes._schedule import Plan
 
 SHAPES = [(300, 3), (1000, 10), (513, 24), (600, 48), (257, 100), (40, 70000)]
 
@@ -81,3 +84,342 @@ def test_fast_cross_entropy_grad_matches_small_batches(dtype):
     for row in (0, 1, 999, 1999):
         np.testing.assert_array_equal(batch[row], sn.cross_entropy_grad(z[row], int(target[row])))
     assert np.all(batch[np.arange(2000), target] <= 0) and np.all(batch[np.arange(2000), target] >= -1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Every scheduled path, through shapes that cross each size threshold of softmaxnotes/_schedule.py
+#
+# The schedule decides only the speed: each path must give the bits of the plain formulas, and each
+# threshold must send an array to the path it promises (a wrong threshold gives right numbers
+# slowly, which only the `plan` spy below can see). Thresholds, as in _schedule.py: a last axis of
+# at most 192 bytes with at least 256 rows goes to transposed blocks ("columns") of 512 KiB; a
+# larger array than 1 MiB (logsumexp), 6 MiB (log_softmax) or 32 MiB (softmax) to blocks of rows;
+# rows of at least 512 bytes run their broadcasts one row at a time.
+# --------------------------------------------------------------------------------------------------
+
+
+def batch(shape: tuple[int, ...], dtype, seed: int) -> np.ndarray:
+    """Logits of any shape, rows along the last axis: a tie for the maximum in every 5th row (its
+    last entry set to the row's maximum), all entries equal in every 13th, many exact ties (every
+    11th row rounded) and every 17th row dominated by its first entry, 120 (the others are normal
+    with standard deviation 5)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(shape) * 5
+    rows = z.reshape(-1, shape[-1])
+    rows[::5, -1] = rows[::5].max(axis=-1)
+    rows[::11] = np.round(rows[::11])
+    rows[::13] = 1.5
+    rows[3::17, 0] = 120.0
+    return z.astype(dtype)
+
+
+def plain_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(z - max) / sum, numpy's own reductions (pairwise along a contiguous last axis); float16
+    computed in float32 and rounded once, as the package promises."""
+    if z.dtype == np.float16:
+        return plain_softmax(z.astype(np.float32), axis).astype(np.float16)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def plain_log1p(z: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """(logsumexp with the axis kept, log_softmax) by the package's formula m + log1p(s), s the sum
+    of the other terms (the first maximum's left out), written with numpy's own reductions."""
+    if z.dtype == np.float16:
+        lse, log_a = plain_log1p(z.astype(np.float32), axis)
+        return lse.astype(np.float16), log_a.astype(np.float16)
+    k = np.argmax(z, axis=axis, keepdims=True)
+    m = np.take_along_axis(z, k, axis=axis)
+    e = np.exp(z - m)
+    np.put_along_axis(e, k, 0, axis=axis)
+    log1p_rest = np.log1p(e.sum(axis=axis, keepdims=True))
+    return m + log1p_rest, (z - m) - log1p_rest
+
+
+def assert_bits(ours: np.ndarray, reference: np.ndarray) -> None:
+    assert ours.dtype == reference.dtype and ours.shape == reference.shape
+    np.testing.assert_array_equal(ours, reference, strict=True)
+
+
+def block_rows(dtype, n: int) -> int:
+    """Rows per transposed block for rows of n entries (float16 is computed in float32)."""
+    itemsize = 4 if dtype == np.float16 else np.dtype(dtype).itemsize
+    return (1 << 19) // (n * itemsize)
+
+
+# shapes around each threshold of the transposed path: bytes per row (192: 24 float64, 48 float32),
+# rows (256), numpy's pairwise order (below 8 terms, 8 accumulators, the n mod 8 tail), blocks
+# (full, partial last block), and 3-D to 6-D arrays reduced along their last axis
+SHORT_ROW_SHAPES = {
+    np.float64: [(255, 24), (256, 24), (257, 24), (256, 23), (256, 25), (255, 1), (256, 1),
+                 (300, 2), (300, 7), (300, 8), (300, 9), (300, 15), (300, 16), (300, 17),
+                 (6553, 10), (6554, 10), (2 * 6553 + 1, 10), (2731, 24), (65537, 1),
+                 (16, 16, 10), (3, 5, 17, 24), (2, 3, 7, 11, 8), (7, 937, 10), (2, 2, 2, 2, 16, 9)],
+    np.float32: [(255, 48), (256, 48), (257, 48), (256, 47), (256, 49), (255, 1), (300, 1),
+                 (300, 8), (300, 40), (2731, 48), (5462, 24), (2, 3, 4, 5, 6, 48), (3, 911, 48)],
+    np.float16: [(255, 48), (256, 48), (256, 49), (300, 8), (2731, 48), (16, 16, 10)],
+}
+SHORT_ROW_CASES = [(dtype, shape) for dtype, shapes in SHORT_ROW_SHAPES.items() for shape in shapes]
+SHORT_ROW_IDS = [f"{np.dtype(d).name}-{'x'.join(map(str, s))}" for d, s in SHORT_ROW_CASES]
+
+
+@pytest.mark.parametrize("dtype,shape", SHORT_ROW_CASES, ids=SHORT_ROW_IDS)
+def test_short_rows_give_the_bits_of_the_plain_formulas(dtype, shape):
+    z = batch(shape, dtype, seed=sum(shape))
+    assert_bits(sn.softmax(z), plain_softmax(z))
+    lse, log_a = plain_log1p(z)
+    assert_bits(sn.logsumexp(z, keepdims=True), lse)
+    assert_bits(sn.log_softmax(z), log_a)
+
+
+# arrays around each function's threshold for blocks of rows (1024 float64 entries per row: 64
+# rows per 512 KiB block, so one row above a threshold makes a partial last block of one row), rows
+# longer than a block (one row per block), and a 3-D array
+ROW_BLOCK_CASES = [
+    ("logsumexp", np.float64, (128, 1024)), ("logsumexp", np.float64, (129, 1024)),
+    ("logsumexp", np.float32, (257, 1024)), ("logsumexp", np.float64, (3, 43, 1024)),
+    ("logsumexp", np.float64, (3, 70000)), ("logsumexp", np.float16, (600, 1024)),
+    ("log_softmax", np.float64, (768, 1024)), ("log_softmax", np.float64, (769, 1024)),
+    ("log_softmax", np.float32, (1537, 1024)), ("log_softmax", np.float64, (11, 70000)),
+    ("softmax", np.float64, (4096, 1024)), ("softmax", np.float64, (4097, 1024)),
+    ("softmax", np.float32, (8193, 1024)), ("softmax", np.float64, (2, 33, 64000)),
+]
+ROW_BLOCK_IDS = [f"{f}-{np.dtype(d).name}-{'x'.join(map(str, s))}" for f, d, s in ROW_BLOCK_CASES]
+
+
+@pytest.mark.parametrize("name,dtype,shape", ROW_BLOCK_CASES, ids=ROW_BLOCK_IDS)
+def test_blocks_of_rows_give_the_bits_of_the_plain_formulas(name, dtype, shape):
+    z = batch(shape, dtype, seed=len(name) + shape[0])
+    if name == "softmax":
+        assert_bits(sn.softmax(z), plain_softmax(z))
+    else:
+        lse, log_a = plain_log1p(z)
+        if name == "logsumexp":
+            assert_bits(sn.logsumexp(z, keepdims=True), lse)
+        else:
+            assert_bits(sn.log_softmax(z), log_a)
+
+
+# the whole-array path: other axes (some of which would be "short rows" if they were the last one),
+# and layouts that are not C-contiguous along the last axis
+OTHER_AXIS_CASES = [((10, 3000), 0), ((24, 300), 0), ((10, 30, 100), 0), ((10, 30, 100), 1),
+                    ((7, 9, 11, 13), 2), ((300, 10), 0)]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape,axis", OTHER_AXIS_CASES,
+                         ids=[f"{s}-axis{a}" for s, a in OTHER_AXIS_CASES])
+def test_other_axes_give_the_bits_of_the_plain_formulas(shape, axis, dtype):
+    rows_along_axis = batch(shape[:axis] + shape[axis + 1 :] + (shape[axis],), dtype, seed=axis)
+    z = np.ascontiguousarray(np.moveaxis(rows_along_axis, -1, axis))
+    assert_bits(sn.softmax(z, axis=axis), plain_softmax(z, axis))
+    lse, log_a = plain_log1p(z, axis)
+    assert_bits(sn.logsumexp(z, axis=axis, keepdims=True), lse)
+    assert_bits(sn.log_softmax(z, axis=axis), log_a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["fortran", "transposed", "strided", "row_slice"])
+def test_non_contiguous_layouts_give_the_bits_of_the_plain_formulas(layout, dtype):
+    base = batch((600, 48), dtype, seed=3)
+    z = {"fortran": np.asfortranarray(base), "transposed": base.T, "strided": base[:, ::2],
+         "row_slice": base[::2]}[layout]
+    for axis in (-1, 0):
+        assert_bits(sn.softmax(z, axis=axis), plain_softmax(z, axis))
+        lse, log_a = plain_log1p(z, axis)
+        assert_bits(sn.logsumexp(z, axis=axis, keepdims=True), lse)
+        assert_bits(sn.log_softmax(z, axis=axis), log_a)
+
+
+EDGE_CASES = [(np.float64, (257, 24)), (np.float64, (2 * 6553 + 1, 10)), (np.float32, (2731, 48)),
+              (np.float16, (300, 48)), (np.float64, (129, 1024)), (np.float64, (3, 5, 17, 24))]
+
+
+@pytest.mark.parametrize("dtype,shape", EDGE_CASES,
+                         ids=[f"{np.dtype(d).name}-{s}" for d, s in EDGE_CASES])
+def test_edge_rows_at_block_boundaries_are_computed_as_alone(dtype, shape):
+    """-inf, all -inf, +inf, two +inf and nan rows at the first and last row of blocks (and of the
+    batch): each row gives what the whole-array path gives for that row alone."""
+    z = batch(shape, dtype, seed=11)
+    rows = z.reshape(-1, shape[-1])
+    step = block_rows(dtype, shape[-1]) if shape[-1] * rows.itemsize <= 192 else 64
+    total = rows.shape[0]
+    picked = sorted({0, 1, 2, 3, 4, min(step - 1, total - 1), min(step, total - 1), total - 2,
+                     total - 1})
+    for row, kind in zip(picked, ["-inf", "all -inf", "+inf", "two +inf", "nan"] * 2, strict=False):
+        rows[row, 1] = {"-inf": -np.inf, "all -inf": -np.inf, "+inf": np.inf, "two +inf": np.inf,
+                        "nan": np.nan}[kind]
+        if kind == "all -inf":
+            rows[row] = -np.inf
+        if kind == "two +inf":
+            rows[row, -1] = np.inf
+    for function in (sn.softmax, sn.log_softmax, sn.logsumexp):
+        together = function(z).reshape(total, -1)
+        for row in picked + [5, total // 2]:
+            alone = np.atleast_1d(function(rows[row]))
+            np.testing.assert_array_equal(together[row], alone, strict=True)
+
+
+CE_CASES = [(np.float64, (255, 10)), (np.float64, (256, 10)), (np.float64, (6554, 10)),
+            (np.float64, (256, 24)), (np.float64, (256, 25)), (np.float32, (2731, 48)),
+            (np.float32, (256, 49)), (np.float16, (256, 96)), (np.float16, (256, 97)),
+            (np.float16, (3000, 8))]
+
+
+@pytest.mark.parametrize("dtype,shape", CE_CASES,
+                         ids=[f"{np.dtype(d).name}-{s}" for d, s in CE_CASES])
+def test_cross_entropy_grad_gives_the_bits_of_the_plain_formula(dtype, shape):
+    """a - y with a_c - 1 computed as -min(sum of the other a_k, 1), the sum in numpy's order (in
+    float32 for float16, rounded once): the short-row sum of the loss module, at its limits (192
+    bytes per row: 96 float16 entries)."""
+    z = batch(shape, dtype, seed=shape[0])
+    target = np.random.default_rng(shape[1]).integers(0, shape[1], size=shape[0])
+    grad = plain_softmax(z)
+    np.put_along_axis(grad, target[:, None], 0, axis=-1)
+    others = grad.sum(axis=-1, keepdims=True)
+    np.put_along_axis(grad, target[:, None], -np.minimum(others, 1), axis=-1)
+    assert_bits(sn.cross_entropy_grad(z, target), grad)
+
+
+# --------------------------------------------------------------------------------------------------
+# Which path each array takes
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plans(monkeypatch) -> list[Plan]:
+    """The plans `_schedule.run` follows, in order, while the test runs."""
+    seen: list[Plan] = []
+    real = _schedule.plan
+
+    def spy(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(_schedule, "plan", spy)
+    return seen
+
+
+F64, F32, F16 = np.float64, np.float32, np.float16
+ALL = ("softmax", "log_softmax", "logsumexp")
+PLAN_CASES = [
+    # short rows: at most 192 bytes (24 float64, 48 float32 or float16 computed in float32) and at
+    # least 256 rows, whatever the number of dimensions; 512 KiB per transposed block
+    (ALL, F64, (256, 24), "c", -1, Plan("columns", 256)),
+    (ALL, F64, (257, 24), "c", -1, Plan("columns", 257)),
+    (ALL, F64, (255, 24), "c", -1, Plan("whole", 255)),
+    (ALL, F64, (256, 25), "c", -1, Plan("whole", 256)),
+    (ALL, F64, (256, 1), "c", -1, Plan("columns", 256)),
+    (ALL, F32, (256, 48), "c", -1, Plan("columns", 256)),
+    (ALL, F32, (256, 49), "c", -1, Plan("whole", 256)),
+    (ALL, F16, (256, 48), "c", -1, Plan("columns", 256)),
+    (ALL, F16, (256, 49), "c", -1, Plan("whole", 256)),
+    (ALL, F64, (16, 16, 10), "c", -1, Plan("columns", 256)),
+    (ALL, F64, (3, 5, 17, 24), "c", -1, Plan("whole", 255)),
+    (ALL, F64, (2, 3, 7, 11, 8), "c", -1, Plan("columns", 462)),
+    (ALL, F64, (2 * 6553 + 1, 10), "c", -1, Plan("columns", 6553)),
+    (ALL, F64, (2731, 24), "c", -1, Plan("columns", 2730)),
+    (ALL, F32, (2731, 48), "c", -1, Plan("columns", 2730)),
+    (ALL, F64, (65537, 1), "c", -1, Plan("columns", 65536)),
+    # another axis, or not C-contiguous along the last one: the whole array
+    (ALL, F64, (24, 300), "c", 0, Plan("whole", 300)),  # 300 slices of 24
+    (ALL, F64, (300, 24), "f", -1, Plan("whole", 300)),
+    (ALL, F64, (300, 48), "strided", -1, Plan("whole", 300)),
+    # blocks of rows: more than 1 MiB (logsumexp), 6 MiB (log_softmax), 32 MiB (softmax)
+    (("logsumexp",), F64, (128, 1024), "c", -1, Plan("whole", 128)),
+    (("logsumexp",), F64, (129, 1024), "c", -1, Plan("rows", 64)),
+    (("logsumexp",), F32, (257, 1024), "c", -1, Plan("rows", 128)),
+    (("logsumexp",), F64, (3, 43, 1024), "c", -1, Plan("rows", 64)),
+    (("logsumexp",), F64, (3, 70000), "c", -1, Plan("rows", 1)),
+    (("logsumexp",), F64, (129, 1024), "f", -1, Plan("whole", 129)),
+    (("log_softmax",), F64, (129, 1024), "c", -1, Plan("whole", 129)),
+    (("log_softmax",), F64, (768, 1024), "c", -1, Plan("whole", 768)),
+    (("log_softmax",), F64, (769, 1024), "c", -1, Plan("rows", 64)),
+    (("softmax",), F64, (769, 1024), "c", -1, Plan("whole", 769)),
+    (("softmax",), F64, (4096, 1024), "c", -1, Plan("whole", 4096)),
+    (("softmax",), F64, (4097, 1024), "c", -1, Plan("rows", 64)),
+]
+
+
+def layout(z: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "f":
+        return np.asfortranarray(z)
+    if kind == "strided":
+        return np.repeat(z, 2, axis=-1)[..., ::2]
+    return z
+
+
+@pytest.mark.parametrize("names,dtype,shape,kind,axis,expected", PLAN_CASES,
+                         ids=[f"{c[0][0] if len(c[0]) == 1 else 'all'}-{np.dtype(c[1]).name}-"
+                              f"{'x'.join(map(str, c[2]))}-{c[3]}-axis{c[4]}" for c in PLAN_CASES])
+def test_each_threshold_sends_the_array_to_its_path(plans, names, dtype, shape, kind, axis,
+                                                    expected):
+    z = layout(np.zeros(shape, dtype), kind)
+    for name in names:
+        plans.clear()
+        getattr(sn, name)(z, axis=axis)
+        assert plans == [expected], name
+
+
+@pytest.mark.parametrize("dtype,shape,softmax_plan,sum_plan", [
+    (F64, (256, 10), Plan("columns", 256), Plan("columns", 256)),
+    (F64, (255, 10), Plan("whole", 255), Plan("whole", 255)),
+    # float16: softmax computes in float32 (96 entries: 384 bytes), the loss sums the float16 result
+    (F16, (256, 96), Plan("whole", 256), Plan("columns", 256)),
+    (F16, (256, 97), Plan("whole", 256), Plan("whole", 256)),
+    (F64, (4097, 1024), Plan("rows", 64), Plan("whole", 4097)),  # the sum is never blocked by rows
+])
+def test_cross_entropy_grad_sums_short_rows_in_transposed_blocks(plans, dtype, shape, softmax_plan,
+                                                                  sum_plan):
+    sn.cross_entropy_grad(np.zeros(shape, dtype), np.zeros(shape[0], dtype=int))
+    assert plans == [softmax_plan, sum_plan]
+
+
+@pytest.mark.parametrize("dtype,n,looped", [(F64, 63, False), (F64, 64, True), (F64, 65, True),
+                                            (F32, 127, False), (F32, 128, True)])
+def test_rows_of_512_bytes_run_their_broadcasts_one_row_at_a_time(dtype, n, looped):
+    default = np.getbufsize()
+    with _schedule._row_loops(np.empty((3, n), dtype), 1):
+        inside = np.getbufsize()
+    assert (inside == 16) == looped and (inside == default) != looped
+    with _schedule._row_loops(np.empty((3, 3, n), dtype), 1):  # not the last axis
+        assert np.getbufsize() == default
+    assert np.getbufsize() == default
+
+
+def test_row_loops_restore_the_buffer_size_after_an_error():
+    default = np.getbufsize()
+    with pytest.raises(ZeroDivisionError), _schedule._row_loops(np.empty((2, 64)), 1):
+        1 / 0
+    assert np.getbufsize() == default
+
+
+@pytest.mark.parametrize("name,dtype,shape,looped", [
+    ("softmax", F64, (300, 64), True), ("softmax", F64, (300, 63), False),
+    ("log_softmax", F32, (300, 128), True), ("log_softmax", F32, (300, 127), False),
+    ("logsumexp", F64, (129, 1024), True),  # blocks of rows of 8 KiB
+])
+def test_broadcasts_along_long_rows_run_with_a_short_buffer(monkeypatch, name, dtype, shape,
+                                                            looped):
+    """The row loops change only the speed, so the bits cannot tell; the buffer size each
+    broadcast of the schedule runs with can."""
+    seen = []
+
+    class Probe:  # numpy, as _schedule sees it, with its broadcasts recorded
+        def __getattr__(self, attribute):
+            return getattr(np, attribute)
+
+        def subtract(self, *args, **kwargs):
+            seen.append(("subtract", np.getbufsize()))
+            return np.subtract(*args, **kwargs)
+
+        def divide(self, *args, **kwargs):
+            seen.append(("divide", np.getbufsize()))
+            return np.divide(*args, **kwargs)
+
+    monkeypatch.setattr(_schedule, "np", Probe())
+    getattr(sn, name)(batch(shape, dtype, seed=1))
+    expected = {"softmax": ["subtract", "divide"], "log_softmax": ["subtract", "subtract"],
+                "logsumexp": ["subtract"] * 3}[name]
+    assert [operation for operation, _ in seen] == expected
+    assert {size for _, size in seen} == ({16} if looped else {np.getbufsize()})
