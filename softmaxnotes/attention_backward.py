@@ -6,7 +6,7 @@ gradient dO = dL/dO:
 
     dV = P^T dO,   dP = dO V^T,   dS = P * (dP - Delta),   dQ = s dS K,   dK = s dS^T Q,
 
-where ``*`` is the element-wise product and Delta_i = sum_k P_ik dP_ik = sum_j O_ij dO_ij, one
+where ``*`` is the element-wise product and Delta_i = sum_k P_ik dP_ik = sum_p O_ip dO_ip, one
 number per query row. Row i of dS is chapter 2's J^T v = a * (v - (a . v) 1) with a = P_i and
 v = dP_i (what :func:`softmaxnotes.softmax_vjp` computes); Delta is taken from O and dO, as fused
 attention kernels do, because that needs no pass over P.
@@ -36,7 +36,7 @@ def attention_vjp(
     :math:`\mathrm{d}O = \partial L / \partial O` (``d_out``):
     :math:`\mathrm{d}V = P^\top \mathrm{d}O`, :math:`\mathrm{d}P = \mathrm{d}O\, V^\top`,
     :math:`\mathrm{d}S = P \odot (\mathrm{d}P - \Delta \mathbf{1}^\top)` with
-    :math:`\Delta_i = \sum_j O_{ij}\, \mathrm{d}O_{ij}` (equal to
+    :math:`\Delta_i = \sum_p O_{ip}\, \mathrm{d}O_{ip}` (equal to
     :math:`\sum_k P_{ik}\, \mathrm{d}P_{ik}`), :math:`\mathrm{d}Q = s\, \mathrm{d}S\, K` and
     :math:`\mathrm{d}K = s\, \mathrm{d}S^\top Q`.
 

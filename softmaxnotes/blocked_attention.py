@@ -43,11 +43,11 @@ def blocked_attention(
     Derived in chapter 9, "Softmax in attention". For each query row and key block
     :math:`\ell`: :math:`m_\ell = \max(m_{\ell-1}, \max_{k \in \ell} S_k)`,
     :math:`D_\ell = D_{\ell-1} e^{m_{\ell-1} - m_\ell} + \sum_{k \in \ell} e^{S_k - m_\ell}`, the
-    output accumulator is rescaled the same way, and :math:`O = \tilde o_L / D_L`. The guard for a
+    output accumulator is rescaled the same way, and after the last block :math:`\ell_{\max}`, :math:`O = \tilde o_{\ell_{\max}} / D_{\ell_{\max}}`. The guard for a
     running maximum of :math:`-\infty`: the rescale factor is 0 there (:math:`D = 0` anyway).
     Memory for the scores is O(n_q * block) instead of the O(n_q * n) of
     :func:`softmaxnotes.attention`, and the result agrees with it to a few ulps of
-    :math:`\sum_k P_{ik} |V_{kj}|`, also for masked blocks and fully masked rows (zeros).
+    :math:`\sum_k P_{ik} |V_{kp}|`, also for masked blocks and fully masked rows (zeros).
 
     Parameters
     ----------
@@ -57,7 +57,7 @@ def blocked_attention(
         Number of keys per block, a positive integer (default 128).
     return_lse : bool
         Also return the per-row log-sum-exp of the allowed scores,
-        :math:`\operatorname{lse}_i = m_L + \log D_L` (``-inf`` for a fully masked row), shape
+        :math:`\operatorname{lse}_i = m_{\ell_{\max}} + \log D_{\ell_{\max}}` (``-inf`` for a fully masked row), shape
         (..., n_q). Fused kernels keep it for the backward pass, which recomputes
         :math:`P = e^{S - \operatorname{lse}}` block by block instead of storing P.
 
