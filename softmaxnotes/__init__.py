@@ -1,8 +1,9 @@
 """softmaxnotes: the helper package of the book *Softmax Notes*.
 
 Numerically stable softmax, log-softmax and log-sum-exp, the softmax Jacobian and its
-vector-Jacobian product, cross-entropy and its gradient, finite-difference checks, and SymPy
-expressions (:mod:`softmaxnotes.symbolic`) for the derivations. Each function's docstring names the
+vector-Jacobian product, cross-entropy and its gradient, finite-difference checks and the scale
+they are read on, attention with masks, its backward pass and its blocked forward pass, sparsemax,
+Gumbel-softmax, and SymPy expressions (:mod:`softmaxnotes.symbolic`) for the derivations. Each function's docstring names the
 chapter that derives it.
 """
 
@@ -10,6 +11,7 @@ from . import symbolic
 from .attention import attention
 from .attention_backward import attention_vjp
 from .blocked_attention import blocked_attention
+from .error_scale import RELATIVE_ERROR_SCALE, relative_error_reading
 from .gradcheck import (
     default_step,
     gradient_check,
@@ -36,6 +38,7 @@ __all__ = [
     "default_step",
     "max_relative_error",
     "gradient_check",
+    "relative_error_reading",
     "attention",
     "attention_vjp",
     "blocked_attention",

@@ -24,6 +24,7 @@ from softmaxnotes import (
     max_relative_error,
     numerical_gradient,
     numerical_jacobian,
+    relative_error_reading,
     softmax,
     softmax_jacobian,
     softmax_vjp,
@@ -84,6 +85,7 @@ ARRAY_ARGUMENTS = [
     ("attention_vjp.d_out", "d_out",
      lambda b: attention_vjp(np.ones((1, 2)), np.ones((2, 2)), np.ones((2, 1)), b)),
     ("blocked_attention.v", "v", lambda b: blocked_attention(np.ones((1, 2)), np.ones((2, 2)), b)),
+    ("relative_error_reading.relative_error", "relative_error", lambda b: relative_error_reading(b)),
 ]
 
 
