@@ -349,6 +349,11 @@ def solutions_and_rest(notebook: dict) -> tuple[list[Solution], str]:
         source = "".join(cell["source"])
         if cell["cell_type"] != "markdown":
             (current.code if gated and current else rest).append(source)
+            # a code cell's figure caption and alt text (mystnb metadata) show on the page too
+            figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+            rest.extend(str(value) for value in figure.values())
+            image = cell.get("metadata", {}).get("mystnb", {}).get("image", {})
+            rest.extend(str(value) for value in image.values())
             continue
         for line in source.splitlines():
             if fence is not None:
