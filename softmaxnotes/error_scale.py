@@ -2,8 +2,10 @@
 
 Introduced in chapter 2, "The Jacobian of softmax", and used by every chapter that checks a
 derivative against finite differences. The relative error is the one of
-:func:`softmaxnotes.max_relative_error`, :math:`|a - b| / \\max(|a|, |b|)` entry by entry, and the
-scale is meant for checks run in float64:
+:func:`softmaxnotes.max_relative_error`, :math:`|a - b| / \\max(|a|, |b|, \\varphi)` entry by entry:
+the pure relative error of CS231n's notes, except where both entries are below the absolute floor
+:math:`\\varphi` (chapter 3, "Cross-entropy and its gradient"). The scale is meant for checks run
+in float64:
 
 ========================  ===================================================================
 relative error            reading
