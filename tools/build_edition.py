@@ -1,0 +1,51 @@
+"""Build the editions of Softmax Notes from the one source, and maintain the translations.
+
+Usage, from the repository root::
+
+    .venv/bin/python tools/build_edition.py student [--pdf] [--output DIR] [--cache DIR]
+    .venv/bin/python tools/build_edition.py zh [--output DIR] [--cache DIR]
+    .venv/bin/python tools/build_edition.py pot [--output DIR]      # extract the English messages
+    .venv/bin/python tools/build_edition.py check [PO ...]          # check translations
+
+``student`` is the website (or, with ``--pdf``, the PDF) without the solutions
+(``editions/student.py``); ``zh`` is the Chinese website, written to ``_build/html/zh/``
+(``editions/zh.py``). Both derive their configuration from ``_config.yml`` and reuse the notebook
+outputs of the English build's jupyter cache: no chapter is executed twice. ``pot`` writes the
+message templates (``_build/gettext/*.pot``) that ``sphinx-intl update`` merges into
+``locales/zh_CN/LC_MESSAGES/*.po``; ``check`` reports untranslated, fuzzy or obsolete messages,
+changed markup and glossary terms not used (see ``contributing.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from editions import catalogue, check  # noqa: E402
+
+ROOT = catalogue.ROOT
+DEFAULT_POT = ROOT / "_build" / "gettext"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    pot = commands.add_parser("pot", help="write the English message templates (.pot)")
+    pot.add_argument("--output", type=Path, default=DEFAULT_POT)
+    checking = commands.add_parser("check", help="check .po catalogues (all if none given)")
+    checking.add_argument("catalogues", nargs="*")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "pot":
+        written = catalogue.write_templates(arguments.output)
+        print(f"{len(written)} templates in {arguments.output}")
+        return 0
+    if arguments.command == "check":
+        return check.main(arguments.catalogues)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

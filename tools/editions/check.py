@@ -1,0 +1,166 @@
+"""Check a translation catalogue: complete, not fuzzy, markup intact, glossary terms used.
+
+A translation replaces prose and nothing else. For each message this module compares the English
+text with its translation and reports what a translator must fix:
+
+- a message without a translation, a fuzzy one, an obsolete one left in the file;
+- math (``$...$``, ``$$...$$``), inline code, and the targets of roles and links that differ (a
+  role's shown text may be translated: ``{ref}`文字 <label>``` keeps only ``label``);
+- a table row whose number of cells changed, a heading that became two lines;
+- an English term of the glossary (``glossary.md``) whose Chinese term is missing from the
+  translation (tests/test_translation.py runs this on every catalogue).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import catalogue
+
+ROOT = catalogue.ROOT
+GLOSSARY_PAGE = ROOT / "glossary.md"
+
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`")
+CODE = re.compile(r"(?<![`}])``?[^`]+``?")
+LINK_TARGET = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+SHOWN_TEXT_ROLES = {"ref", "doc", "numref", "eq", "prf:ref", "download", "term"}
+# English prose that a translation keeps as it is: code, math, roles, link targets, urls.
+KEPT = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|``.*?``|`[^`]*`|\{[\w:-]+\}|\]\([^)]*\)|<[^>]+>|https?://\S+"
+                  r"|\"[^\"]*[\u4e00-\u9fff][^\"]*\"", re.S)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A glossary entry: English spellings (a regular expression) and the Chinese term."""
+
+    english: str
+    chinese: str
+    pattern: re.Pattern
+
+
+def role_targets(text: str) -> Counter:
+    """Each role of ``text`` with what must not change in it (for {ref}-like roles, the target)."""
+    found = Counter()
+    for match in ROLE.finditer(text):
+        role, content = match["role"], match["content"]
+        if role in SHOWN_TEXT_ROLES:
+            explicit = re.search(r"<([^>]+)>\s*$", content)
+            content = explicit.group(1) if explicit else content
+        found[(role, content.strip())] += 1
+    return found
+
+
+def inline_code(text: str) -> Counter:
+    without_roles = ROLE.sub(" ", MATH.sub(" ", text))
+    return Counter(match.group(0) for match in CODE.finditer(without_roles))
+
+
+def markup_problems(english: str, translation: str) -> list[str]:
+    """What the translation changed that it must keep."""
+    problems = []
+    if Counter(MATH.findall(english)) != Counter(MATH.findall(translation)):
+        missing = Counter(MATH.findall(english)) - Counter(MATH.findall(translation))
+        extra = Counter(MATH.findall(translation)) - Counter(MATH.findall(english))
+        problems.append(f"math differs: missing {sorted(missing)}, added {sorted(extra)}")
+    if role_targets(english) != role_targets(translation):
+        missing = role_targets(english) - role_targets(translation)
+        extra = role_targets(translation) - role_targets(english)
+        problems.append(f"roles differ: missing {sorted(missing)}, added {sorted(extra)}")
+    if inline_code(english) != inline_code(translation):
+        missing = inline_code(english) - inline_code(translation)
+        extra = inline_code(translation) - inline_code(english)
+        problems.append(f"inline code differs: missing {sorted(missing)}, added {sorted(extra)}")
+    if Counter(LINK_TARGET.findall(english)) != Counter(LINK_TARGET.findall(translation)):
+        problems.append("link targets differ")
+    if english.lstrip().startswith("|") and english.count("|") != translation.count("|"):
+        problems.append("table row: the number of | differs")
+    if "\n" not in english and "\n" in translation and english.lstrip().startswith("|"):
+        problems.append("a one-line table row became several lines")
+    if translation != translation.strip() and english == english.strip():
+        problems.append("leading or trailing white space added")
+    return problems
+
+
+def glossary(page: Path = GLOSSARY_PAGE) -> list[Term]:
+    """The glossary's terms: rows ``| English | 中文 | ... |`` of the table in ``glossary.md``.
+
+    The English cell may give several spellings separated by `` / ``; each matches whole words, case
+    insensitively, with an optional plural or verb ending.
+    """
+    terms = []
+    for line in page.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.lstrip().startswith("|") or len(cells) < 2 or set(cells[0]) <= set("-: "):
+            continue
+        english, chinese = cells[0], cells[1]
+        if english.lower() in {"english", "english term"}:
+            continue
+        spellings = [s.strip() for s in english.split(" / ") if s.strip()]
+        alternatives = "|".join(re.escape(s).replace(r"\-", "[-‐ ]?").replace(r"\ ", r"[\s-]+")
+                                for s in sorted(spellings, key=len, reverse=True))
+        pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?:s|es|ed|ing)?(?![\w-])", re.I)
+        terms.append(Term(english, chinese.split("（")[0].split("(")[0].strip(), pattern))
+    return terms
+
+
+def english_prose(text: str) -> str:
+    """``text`` without what a translation keeps as it is (math, code, roles, link targets)."""
+    return KEPT.sub(" ", text)
+
+
+def glossary_problems(english: str, translation: str, terms: list[Term]) -> list[str]:
+    """Glossary terms of ``english`` whose Chinese term is missing from ``translation``.
+
+    Where spellings of two terms overlap ("vector-Jacobian product" and "Jacobian"), the longest
+    match wins, so only its Chinese term is required.
+    """
+    prose = english_prose(english)
+    matches = []
+    for term in terms:
+        matches += [(m.start(), m.end(), term) for m in term.pattern.finditer(prose)]
+    matches.sort(key=lambda m: (m[0], -(m[1] - m[0])))
+    required, end = [], -1
+    for start, stop, term in matches:
+        if start >= end:
+            required.append(term)
+            end = stop
+    return [f"glossary: {term.english!r} should be {term.chinese!r}"
+            for term in dict.fromkeys(required) if term.chinese not in translation]
+
+
+def catalogue_problems(path: Path, terms: list[Term] | None = None) -> list[str]:
+    """Every problem of one ``.po`` file, each prefixed by the message's first words."""
+    terms = glossary() if terms is None else terms
+    parsed = catalogue.read_catalogue(path)
+    problems = []
+    for message in parsed:
+        if not message.id:
+            continue
+        head = message.id.split("\n")[0][:60]
+        if message.fuzzy:
+            problems.append(f"{head!r}: fuzzy")
+        if not message.string:
+            problems.append(f"{head!r}: not translated")
+            continue
+        for problem in markup_problems(message.id, message.string) + glossary_problems(
+                message.id, message.string, terms):
+            problems.append(f"{head!r}: {problem}")
+    problems += [f"{message_id.split(chr(10))[0][:60]!r}: obsolete (remove it)"
+                 for message_id in parsed.obsolete]
+    return problems
+
+
+def main(paths: list[str]) -> int:
+    """Print the problems of the given ``.po`` files (all catalogues if none); exit 1 if any."""
+    files = [Path(p) for p in paths] or sorted(catalogue.LOCALES.rglob("*.po"))
+    count = 0
+    for path in files:
+        for problem in catalogue_problems(path):
+            print(f"{path}: {problem}")
+            count += 1
+    print(f"{count} problem(s) in {len(files)} catalogue(s)")
+    return 1 if count else 0
