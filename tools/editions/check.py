@@ -26,6 +26,7 @@ GLOSSARY_PAGE = ROOT / "glossary.md"
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`")
 CODE = re.compile(r"(?<![`}])``?[^`]+``?")
+SUBSTITUTION = re.compile(r"\{\{[^}]*\}\}")
 LINK_TARGET = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 SHOWN_TEXT_ROLES = {"ref", "doc", "numref", "eq", "prf:ref", "download", "term"}
 # English prose that a translation keeps as it is: code, math, roles, link targets, urls.
@@ -74,6 +75,8 @@ def markup_problems(english: str, translation: str) -> list[str]:
         missing = inline_code(english) - inline_code(translation)
         extra = inline_code(translation) - inline_code(english)
         problems.append(f"inline code differs: missing {sorted(missing)}, added {sorted(extra)}")
+    if Counter(SUBSTITUTION.findall(english)) != Counter(SUBSTITUTION.findall(translation)):
+        problems.append("substitutions {{ ... }} differ")
     if Counter(LINK_TARGET.findall(english)) != Counter(LINK_TARGET.findall(translation)):
         problems.append("link targets differ")
     if english.lstrip().startswith("|") and english.count("|") != translation.count("|"):
