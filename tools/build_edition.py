@@ -24,15 +24,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from editions import catalogue, check  # noqa: E402
+from editions import catalogue, check, student, zh  # noqa: E402
 
 ROOT = catalogue.ROOT
 DEFAULT_POT = ROOT / "_build" / "gettext"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "student":
+        return student.main(argv[1:])
+    if argv and argv[0] == "zh":
+        return zh.main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("student", help="the student edition (see editions/student.py)")
+    commands.add_parser("zh", help="the Chinese edition (see editions/zh.py)")
     pot = commands.add_parser("pot", help="write the English message templates (.pot)")
     pot.add_argument("--output", type=Path, default=DEFAULT_POT)
     checking = commands.add_parser("check", help="check .po catalogues (all if none given)")

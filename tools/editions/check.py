@@ -23,7 +23,7 @@ from . import catalogue
 ROOT = catalogue.ROOT
 GLOSSARY_PAGE = ROOT / "glossary.md"
 
-MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$]+\$", re.S)
 ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`")
 CODE = re.compile(r"(?<![`}])``?[^`]+``?")
 SUBSTITUTION = re.compile(r"\{\{[^}]*\}\}")
@@ -60,12 +60,17 @@ def inline_code(text: str) -> Counter:
     return Counter(match.group(0) for match in CODE.finditer(without_roles))
 
 
+def math(text: str) -> Counter:
+    """The math of ``text``, each formula with its white space collapsed (lines may break anew)."""
+    return Counter(" ".join(formula.split()) for formula in MATH.findall(text))
+
+
 def markup_problems(english: str, translation: str) -> list[str]:
     """What the translation changed that it must keep."""
     problems = []
-    if Counter(MATH.findall(english)) != Counter(MATH.findall(translation)):
-        missing = Counter(MATH.findall(english)) - Counter(MATH.findall(translation))
-        extra = Counter(MATH.findall(translation)) - Counter(MATH.findall(english))
+    if math(english) != math(translation):
+        missing = math(english) - math(translation)
+        extra = math(translation) - math(english)
         problems.append(f"math differs: missing {sorted(missing)}, added {sorted(extra)}")
     if role_targets(english) != role_targets(translation):
         missing = role_targets(english) - role_targets(translation)
@@ -83,6 +88,9 @@ def markup_problems(english: str, translation: str) -> list[str]:
         problems.append("table row: the number of | differs")
     if "\n" not in english and "\n" in translation and english.lstrip().startswith("|"):
         problems.append("a one-line table row became several lines")
+    marker = re.match(r"(?:[-*+]|\d+[.)])\s", english)
+    if marker and not translation.startswith(marker.group(0)):
+        problems.append(f"the nested list marker {marker.group(0)!r} at the start is missing")
     if translation != translation.strip() and english == english.strip():
         problems.append("leading or trailing white space added")
     return problems
@@ -103,7 +111,7 @@ def glossary(page: Path = GLOSSARY_PAGE) -> list[Term]:
         if english.lower() in {"english", "english term"}:
             continue
         spellings = [s.strip() for s in english.split(" / ") if s.strip()]
-        alternatives = "|".join(re.escape(s).replace(r"\-", "[-‐ ]?").replace(r"\ ", r"[\s-]+")
+        alternatives = "|".join(re.escape(s).replace(r"\-", "[-‐–— ]?").replace(r"\ ", r"[\s-]+")
                                 for s in sorted(spellings, key=len, reverse=True))
         pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?:s|es|ed|ing)?(?![\w-])", re.I)
         terms.append(Term(english, chinese.split("（")[0].split("(")[0].strip(), pattern))
