@@ -10,7 +10,7 @@ still registers the marker with sphinx-exercise (so its structure checks keep wo
 placeholder node; a transform then removes everything from the placeholder up to and including the
 matching ``{solution-end}``. With ``hide_solutions`` unset it changes nothing.
 
-It is loaded only by the student edition (``tools/build_student_edition.py`` adds it to the derived
+It is loaded only by the student edition (``tools/build_edition.py student`` adds it to the derived
 configuration); ``tests/test_book_build.py`` checks that no solution text reaches that site.
 """
 

@@ -5,7 +5,7 @@ hide warnings), shared by the tests of this module; they run on one xdist worker
 command distributes whole files (``--dist loadfile``).
 The fixtures are session-scoped: a module-scoped fixture is torn down whenever the worker runs a
 test of another module in between, and would build the book again.
-The student edition (``tools/build_student_edition.py``) is built after it, from its jupyter cache.
+The student edition (``tools/build_edition.py student``) is built after it, from its jupyter cache.
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ def student_build(build) -> Build:
     """The student edition, built by the README's student command after the main build (same
     xdist worker) and reading the notebooks' outputs from the main build's jupyter cache."""
     shutil.rmtree(STUDENT_ROOT, ignore_errors=True)
-    command = [sys.executable, str(REPO / "tools" / "build_student_edition.py"),
+    command = [sys.executable, str(REPO / "tools" / "build_edition.py"), "student",
                "--output", str(STUDENT_ROOT),
                "--cache", str(BUILD_ROOT / "_build" / ".jupyter_cache")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)

@@ -111,11 +111,11 @@ def pdf_build(site_cache) -> PdfBuild:
 
 @pytest.fixture(scope="session")
 def student_pdf_build(pdf_build, site_cache) -> PdfBuild:
-    """The student PDF, by the README's command (``build_student_edition.py --pdf``), after the
+    """The student PDF, by the README's command (``build_edition.py student --pdf``), after the
     book's PDF (whose cache it then reads when the site was not built in this session)."""
     shutil.rmtree(STUDENT_PDF_ROOT, ignore_errors=True)
     cache = site_cache if site_cache is not None else PDF_ROOT / "_build" / ".jupyter_cache"
-    command = [sys.executable, str(REPO / "tools" / "build_student_edition.py"), "--pdf",
+    command = [sys.executable, str(REPO / "tools" / "build_edition.py"), "student", "--pdf",
                "--output", str(STUDENT_PDF_ROOT), "--cache", str(cache)]
     return _run(command, STUDENT_PDF_ROOT,
                 STUDENT_PDF_ROOT / "_build" / "latex" / STUDENT_PDF_NAME)

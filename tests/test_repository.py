@@ -35,10 +35,11 @@ def test_readme_has_exactly_two_commands_that_set_up_from_requirements():
     for command in (build, tests):
         assert command.startswith("python3.11 -m venv .venv && .venv/bin/pip install -q -r requirements.txt")
     assert "jupyter-book build --all" in build
+    assert build.endswith("&& .venv/bin/python tools/build_edition.py zh")  # English at /, Chinese at /zh/
     assert "pytest" in tests and "--nbmake" in tests and "chapters" in tests
     pdfs = readme_command("**Build the PDFs**")
     assert pdfs == (".venv/bin/jupyter-book build --all --builder pdflatex . && "
-                    ".venv/bin/python tools/build_student_edition.py --pdf")
+                    ".venv/bin/python tools/build_edition.py student --pdf")
     assert text.index(tests) < text.index(pdfs)  # the third command comes after the two
 
 
