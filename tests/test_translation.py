@@ -57,6 +57,8 @@ def test_splitting_and_joining_gives_back_every_page_exactly():
     ("```python\nprint('no prose here')\n```\n", []),
     ("| Name | Value |\n|---|---|\n| $x$ | a word |\n", ["| Name | Value |", "| $x$ | a word |"]),
     ("$x = 1$, {glue:text}`key:.2f`.", []),
+    ("the factor is\n0. From there on", ["the factor is\n0. From there on"]),  # not a list (CommonMark)
+    ("3. item\n\n   more text\n4. next item\n", ["item", "more text", "next item"]),
 ])
 def test_messages_are_the_prose_units(text, expected):
     assert segments.messages(text) == expected

@@ -81,13 +81,25 @@ def _prose(lines: list[str]) -> list[Segment]:
     """A block of consecutive prose lines: one segment per list item, table row or paragraph."""
     units: list[list[str]] = []
     for line in lines:
-        starts_unit = LIST_ITEM.match(line) or TABLE_ROW.match(line)
+        item = LIST_ITEM.match(line)
+        in_list = units and LIST_ITEM.match(units[-1][0])
+        # CommonMark: a list interrupts a paragraph only with a bullet or the number 1 ("... is\n0. From"
+        # continues the paragraph); inside a list (or dedented out of an item's paragraph), every
+        # marker starts an item.
+        dedented = units and _indent_of(line) < _indent_of(units[-1][0])
+        starts_item = item and (in_list or dedented or not re.match(r"\s*\d", item["marker"])
+                                or int(re.match(r"\s*(\d+)", item["marker"]).group(1)) == 1)
+        starts_unit = starts_item or TABLE_ROW.match(line)
         continues_table = units and TABLE_ROW.match(units[-1][0])
         if not units or starts_unit or continues_table:
             units.append([line])
         else:
             units[-1].append(line)
     return [_unit(unit) for unit in units]
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def _unit(lines: list[str]) -> Segment:
