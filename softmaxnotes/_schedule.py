@@ -11,7 +11,7 @@ applies the body
 
 * to the whole array: any shape, any axis, any memory layout (`Slices`);
 * to blocks of rows of a C-contiguous array reduced along its last axis, when the array is large
-  (`BLOCKS_FROM`): after the first read of a block every later pass finds it in the cache;
+  (`LIMITS`): after the first read of a block every later pass finds it in the cache;
 * to transposed blocks when that last axis is short (a batch of 200000 rows of 10 logits,
   `Columns`): numpy pays a fixed cost per row for a reduction or a broadcast along a short axis, so
   a block of rows is copied into an (n, rows) buffer in which every step runs along the long axis.
@@ -19,9 +19,10 @@ applies the body
 Blocking and transposing only move numbers: every subtraction, exponential and division is the
 same correctly rounded operation on the same operands, and sums follow numpy's own order
 (`_pairwise_sum`), so all three give the bits of the unblocked formula (for softmax, exactly
-``e = exp(z - max(z)); e / e.sum()``). The size thresholds below were measured with
-benchmarks/bench_softmax.py on a 2-core Xeon with a 2 MiB L2 cache; on another machine they move
-the crossovers a little, never the results.
+``e = exp(z - max(z)); e / e.sum()``). The size thresholds below are written in terms of the
+cache sizes of the machine they were measured on (an AMD EPYC with 1 MiB of L2 per core and
+32 MiB of L3), with benchmarks/bench_softmax.py and focused timings; on another machine they move
+the crossovers, never the results.
 """
 
 from __future__ import annotations
@@ -34,14 +35,55 @@ import numpy as np
 
 from ._validation import working_dtype
 
-_BLOCK_BYTES = 1 << 19  # 512 KiB per block: with its temporaries it stays in a 2 MiB L2 cache
+# The thresholds are stated in terms of the caches of the machine they were measured on (with
+# benchmarks/bench_softmax.py and focused timings): an AMD EPYC, 2 cores, 1 MiB of L2 cache per core
+# and 32 MiB of L3 shared. There every numpy pass over an array that fits the L3 cache runs as fast
+# as over one that fits L2, and each numpy call costs about 2 microseconds on top of its work.
+_L2_BYTES = 1 << 20
+_L3_BYTES = 32 << 20
+# Transposed blocks: half the L2 cache, so that the rows a block is copied from and the block
+# itself both stay in L2 while the block is transposed in and out.
+_COLUMN_BLOCK_BYTES = _L2_BYTES // 2
+# Blocks of rows: an eighth of the L3 cache (4 MiB; a block and its output take a quarter of it).
+# Each block costs a body's dozen numpy calls (about 15 microseconds); smaller blocks pay that more
+# often and run no pass faster, larger ones leave the cache.
+_ROW_BLOCK_BYTES = _L3_BYTES // 8
+# Each row of a transposed block is followed by one spare cache line. Without it, when the block's
+# row length (its number of logit rows) is a power of two, as it is for 16 or 32 logits per row,
+# the n entries of one logit row, copied back out of the block, lie a power of two apart and fall
+# into the same set of the L1 cache (measured: softmax over rows of 32 float32 logits ran 1.8
+# times slower without it).
+_PAD_BYTES = 64
 _PAIRWISE_TERMS = 128  # numpy sums up to this many contiguous terms in one block (_pairwise_sum)
-_SHORT_ROW_BYTES = 192  # last axes up to 24 float64 or 48 float32 go to transposed blocks
 _SHORT_ROW_MIN_ROWS = 256  # fewer rows than this: the whole-array path is cheaper
-# Larger arrays than this (bytes) go to blocks of rows. logsumexp and log_softmax save a temporary
-# of the size of z that way; softmax has none to save and gains only once z outgrows the L3 cache.
-BLOCKS_FROM = {"logsumexp": 2 * _BLOCK_BYTES, "log_softmax": 6 << 20, "softmax": 32 << 20}
-_ROW_LOOP_BYTES = 512  # rows at least this long run broadcasts one row at a time (`_row_loops`)
+
+
+class Limits(NamedTuple):
+    """Where a function's schedule changes path (bytes of the working dtype): a last axis of at
+    most ``short_row_bytes`` goes to transposed blocks, a larger array than ``blocks_from`` to
+    blocks of rows."""
+
+    short_row_bytes: int
+    blocks_from: float
+
+
+# Transposed blocks pay one copy in and one out (logsumexp and the loss's sum: in only) and save
+# numpy's cost per row, which is highest for log_softmax (argmax and the first maximum's term,
+# per row) and lowest for a plain sum. Each limit is the longest row for which the transposed
+# block measured faster on the machine above (20000 rows): 16 float64 or 32 float32 entries for
+# softmax, 24 or 48 for log_softmax, 32 or 64 for logsumexp, 12 float64 for the sum (24 float32
+# measured even). Blocks of rows: logsumexp and log_softmax save a temporary of the size of z
+# that way, as soon as there are two blocks; softmax has none to save and gains only once z and
+# its result outgrow the L3 cache.
+LIMITS = {
+    "softmax": Limits(short_row_bytes=128, blocks_from=_L3_BYTES // 2),
+    "log_softmax": Limits(short_row_bytes=192, blocks_from=_ROW_BLOCK_BYTES),
+    "logsumexp": Limits(short_row_bytes=256, blocks_from=_ROW_BLOCK_BYTES),
+    "sum": Limits(short_row_bytes=96, blocks_from=np.inf),
+}
+# Rows at least this long run their broadcasts one row at a time (`_row_loops`): measured on the
+# machine above, the crossover lies between 128 and 200 float64 and at about 256 float32.
+_ROW_LOOP_BYTES = 1 << 10
 
 
 class Plan(NamedTuple):
@@ -53,36 +95,37 @@ class Plan(NamedTuple):
     rows: int
 
 
-def plan(work: np.ndarray, axis: int, out: np.ndarray | None = None,
-         blocks_from: float = np.inf) -> Plan:
+def plan(work: np.ndarray, axis: int, limits: Limits, out: np.ndarray | None = None) -> Plan:
     """The schedule for reducing ``work`` along ``axis`` (results in ``out``, if given).
 
-    A short last axis goes to transposed blocks, a longer one to blocks of rows if ``work`` has
-    more than ``blocks_from`` bytes; anything else (another axis, another layout) runs whole.
+    A short last axis (``limits.short_row_bytes``) goes to transposed blocks, a longer one to blocks
+    of rows if ``work`` has more than ``limits.blocks_from`` bytes; anything else (another axis,
+    another layout) runs whole.
     """
     n = work.shape[axis]
-    short = (0 < n <= _PAIRWISE_TERMS and n * work.itemsize <= _SHORT_ROW_BYTES
+    short = (0 < n <= _PAIRWISE_TERMS and n * work.itemsize <= limits.short_row_bytes
              and work.size // n >= _SHORT_ROW_MIN_ROWS)
-    blocked = short or work.nbytes > blocks_from
+    blocked = short or work.nbytes > limits.blocks_from
     contiguous = work.flags.c_contiguous and (out is None or out.flags.c_contiguous)
     if axis != work.ndim - 1 or not contiguous or not blocked:
         return Plan("whole", work.size // n if n else 0)
-    rows_per_block = max(1, min(work.size // n, _BLOCK_BYTES // (n * work.itemsize)))
+    block_bytes = _COLUMN_BLOCK_BYTES if short else _ROW_BLOCK_BYTES
+    rows_per_block = max(1, min(work.size // n, block_bytes // (n * work.itemsize)))
     return Plan("columns" if short else "rows", rows_per_block)
 
 
 Body = Callable[[np.ndarray, "np.ndarray | None", "Slices | Columns"], np.ndarray]
 
 
-def run(work: np.ndarray, axis: int, body: Body, out: np.ndarray | None = None, *,
-        scratch: bool = True, blocks_from: float = np.inf) -> np.ndarray:
+def run(work: np.ndarray, axis: int, body: Body, limits: Limits, out: np.ndarray | None = None,
+        *, scratch: bool = True) -> np.ndarray:
     """Apply ``body`` to the non-empty ``work`` along ``axis`` as `plan` says; return its
     per-slice values with the reduced axis kept (length 1), whichever way the work was split.
 
     The body writes into ``out`` (the shape of ``work``); without ``out`` into scratch space, or
     nowhere (``None``) if ``scratch`` is false. ``work`` is never written.
     """
-    path, step = plan(work, axis, out, blocks_from)
+    path, step = plan(work, axis, limits, out)
     if path == "whole":
         return body(work, np.empty_like(work) if out is None and scratch else out, Slices(axis))
     n = work.shape[axis]
@@ -90,7 +133,8 @@ def run(work: np.ndarray, axis: int, body: Body, out: np.ndarray | None = None, 
     total = rows.shape[0]
     out_rows = None if out is None else out.reshape(rows.shape)
     if path == "columns":  # float16 is only summed here: in float32, as numpy does, rounded once
-        buffer = np.empty((n, step), working_dtype(rows))
+        dtype = working_dtype(rows)
+        buffer = np.empty((n, step + _PAD_BYTES // dtype.itemsize), dtype)[:, :step]
     elif out is None and scratch:
         buffer = np.empty((step, n), rows.dtype)
     values = np.empty(total, rows.dtype)
@@ -113,7 +157,8 @@ def run(work: np.ndarray, axis: int, body: Body, out: np.ndarray | None = None, 
 
 def sum_last_axis(x: np.ndarray) -> np.ndarray:
     """``x.sum(axis=-1, keepdims=True)``, the same bits, without numpy's cost per short row."""
-    return run(x, x.ndim - 1, lambda source, _, along: along.sum(source), scratch=False)
+    return run(x, x.ndim - 1, lambda source, _, along: along.sum(source), LIMITS["sum"],
+               scratch=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,6 +179,9 @@ class Slices:
     def first_max(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The maximum ``m`` and where its first occurrence ``k`` is (the first nan, if any)."""
         k = np.argmax(z, axis=self.axis, keepdims=True)
+        flat = _flat_positions(z, k, self.axis)
+        if flat is not None:
+            return z.reshape(-1)[flat].reshape(k.shape), k
         return np.take_along_axis(z, k, axis=self.axis), k
 
     def subtract(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -148,7 +196,11 @@ class Slices:
                              out: np.ndarray | None = None) -> np.ndarray:
         """``exp(shifted)`` with the term of the first maximum (``first``) set to 0."""
         terms = np.exp(shifted, out=out)
-        np.put_along_axis(terms, first, 0, axis=self.axis)
+        flat = _flat_positions(terms, first, self.axis)
+        if flat is not None:
+            terms.reshape(-1)[flat] = 0
+        else:
+            np.put_along_axis(terms, first, 0, axis=self.axis)
         return terms
 
     def sum(self, terms: np.ndarray) -> np.ndarray:
@@ -210,6 +262,19 @@ def _row_loops(array: np.ndarray, axis: int) -> Iterator[None]:
         yield
     finally:
         np.setbufsize(previous)
+
+
+def _flat_positions(array: np.ndarray, k: np.ndarray, axis: int) -> np.ndarray | None:
+    """Where the entries ``k`` (one index per slice along ``axis``, the axis kept) lie in the
+    flattened ``array``, if ``axis`` is the last one of a C-contiguous array; else ``None``.
+
+    Indexing the flattened array reads and writes the same entries as ``take_along_axis`` and
+    ``put_along_axis`` with less of numpy's cost per row (it only moves numbers: the same bits).
+    """
+    n = array.shape[axis] if array.ndim else 0
+    if axis != array.ndim - 1 or not array.flags.c_contiguous or n == 0:
+        return None
+    return k.reshape(-1) + np.arange(0, array.size, n)
 
 
 def _max_along(source: np.ndarray, axis: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._schedule import BLOCKS_FROM, Body, run
+from ._schedule import LIMITS, Body, run
 from ._validation import as_float_array, normalize_axis, working_dtype
 
 # --------------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def _same_shape(z: ArrayLike, axis: Any, body: Body, name: str) -> np.ndarray:
         return np.array(array, dtype=out_dtype, copy=True)
     result = np.empty_like(work)  # the layout of z, as numpy would give z - m
     with np.errstate(all="ignore"):
-        run(work, ax, body, result, blocks_from=BLOCKS_FROM[name])
+        run(work, ax, body, LIMITS[name], result)
         result = result.astype(out_dtype, copy=False)
     return result.reshape(array.shape)
 
@@ -146,7 +146,7 @@ def logsumexp(z: ArrayLike, axis: int | None = -1, keepdims: bool = False) -> np
         result = np.full(shape, -np.inf, dtype=out_dtype)
     else:
         with np.errstate(all="ignore"):
-            result = run(work, ax, _logsumexp_body, blocks_from=BLOCKS_FROM["logsumexp"])
+            result = run(work, ax, _logsumexp_body, LIMITS["logsumexp"])
             result = result.astype(out_dtype, copy=False)
     if axis is None:
         return result.reshape((1,) * array.ndim) if keepdims else result.reshape(())

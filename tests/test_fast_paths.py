@@ -13,7 +13,7 @@ import pytest
 
 import softmaxnotes as sn
 from softmaxnotes import _schedule
-from softmaxnotes._schedule import Plan
+from softmaxnotes._schedule import LIMITS, Plan
 
 SHAPES = [(300, 3), (1000, 10), (513, 24), (600, 48), (257, 100), (40, 70000)]
 
@@ -91,11 +91,26 @@ def test_fast_cross_entropy_grad_matches_small_batches(dtype):
 #
 # The schedule decides only the speed: each path must give the bits of the plain formulas, and each
 # threshold must send an array to the path it promises (a wrong threshold gives right numbers
-# slowly, which only the `plan` spy below can see). Thresholds, as in _schedule.py: a last axis of
-# at most 192 bytes with at least 256 rows goes to transposed blocks ("columns") of 512 KiB; a
-# larger array than 1 MiB (logsumexp), 6 MiB (log_softmax) or 32 MiB (softmax) to blocks of rows;
-# rows of at least 512 bytes run their broadcasts one row at a time.
+# slowly, which only the `plan` spy below can see). Thresholds, as in _schedule.py (bytes of the
+# working dtype, float16 computed in float32): a last axis of at most 128 bytes (softmax), 192
+# (log_softmax), 256 (logsumexp) or 96 (the loss's sum) with at least 256 rows goes to transposed
+# blocks ("columns") of 512 KiB, each of their rows followed by a spare cache line; a larger array
+# than 4 MiB (logsumexp, log_softmax) or 16 MiB (softmax) to blocks of rows of 4 MiB; rows of at
+# least 1 KiB run their broadcasts one row at a time.
 # --------------------------------------------------------------------------------------------------
+
+COLUMN_BLOCK = _schedule._COLUMN_BLOCK_BYTES
+ROW_BLOCK = _schedule._ROW_BLOCK_BYTES
+PAD = _schedule._PAD_BYTES
+
+
+def test_the_thresholds_are_the_ones_these_tests_were_written_for():
+    """The shapes below sit at these limits; if a limit moves, move the shapes with it."""
+    assert (COLUMN_BLOCK, ROW_BLOCK, PAD) == (1 << 19, 4 << 20, 64)
+    assert {name: tuple(limits) for name, limits in LIMITS.items()} == {
+        "softmax": (128, 16 << 20), "log_softmax": (192, 4 << 20), "logsumexp": (256, 4 << 20),
+        "sum": (96, np.inf)}
+    assert _schedule._SHORT_ROW_MIN_ROWS == 256 and _schedule._ROW_LOOP_BYTES == 1024
 
 
 def batch(shape: tuple[int, ...], dtype, seed: int) -> np.ndarray:
@@ -141,23 +156,33 @@ def assert_bits(ours: np.ndarray, reference: np.ndarray) -> None:
     np.testing.assert_array_equal(ours, reference, strict=True)
 
 
+def working_itemsize(dtype) -> int:
+    return 4 if dtype == np.float16 else np.dtype(dtype).itemsize
+
+
 def block_rows(dtype, n: int) -> int:
     """Rows per transposed block for rows of n entries (float16 is computed in float32)."""
-    itemsize = 4 if dtype == np.float16 else np.dtype(dtype).itemsize
-    return (1 << 19) // (n * itemsize)
+    return COLUMN_BLOCK // (n * working_itemsize(dtype))
 
 
-# shapes around each threshold of the transposed path: bytes per row (192: 24 float64, 48 float32),
-# rows (256), numpy's pairwise order (below 8 terms, 8 accumulators, the n mod 8 tail), blocks
-# (full, partial last block), and 3-D to 6-D arrays reduced along their last axis
+# shapes around each threshold of the transposed path: bytes per row (128: 16 float64 or 32
+# float32 for softmax; 192: 24 or 48 for log_softmax; 256: 32 or 64 for logsumexp), rows (256),
+# numpy's pairwise order (below 8 terms, 8 accumulators, the n mod 8 tail), power-of-two rows (the
+# spare cache line), blocks (full, partial last block), and 3-D to 6-D arrays reduced along their
+# last axis
 SHORT_ROW_SHAPES = {
     np.float64: [(255, 24), (256, 24), (257, 24), (256, 23), (256, 25), (255, 1), (256, 1),
                  (300, 2), (300, 7), (300, 8), (300, 9), (300, 15), (300, 16), (300, 17),
+                 (256, 32), (256, 33), (255, 32), (4097, 16), (4095, 16), (2049, 32),
                  (6553, 10), (6554, 10), (2 * 6553 + 1, 10), (2731, 24), (65537, 1),
-                 (16, 16, 10), (3, 5, 17, 24), (2, 3, 7, 11, 8), (7, 937, 10), (2, 2, 2, 2, 16, 9)],
+                 (16, 16, 10), (3, 5, 17, 24), (2, 3, 7, 11, 8), (7, 937, 10), (2, 2, 2, 2, 16, 9),
+                 (2, 2049, 16), (3, 3, 29, 32)],
     np.float32: [(255, 48), (256, 48), (257, 48), (256, 47), (256, 49), (255, 1), (300, 1),
-                 (300, 8), (300, 40), (2731, 48), (5462, 24), (2, 3, 4, 5, 6, 48), (3, 911, 48)],
-    np.float16: [(255, 48), (256, 48), (256, 49), (300, 8), (2731, 48), (16, 16, 10)],
+                 (300, 8), (300, 40), (256, 32), (256, 33), (256, 64), (256, 65), (4097, 32),
+                 (2049, 64), (2731, 48), (5462, 24), (2, 3, 4, 5, 6, 48), (3, 911, 48),
+                 (2, 5, 411, 64)],
+    np.float16: [(255, 48), (256, 48), (256, 49), (256, 32), (256, 33), (256, 64), (256, 65),
+                 (300, 8), (2731, 48), (4097, 32), (16, 16, 10)],
 }
 SHORT_ROW_CASES = [(dtype, shape) for dtype, shapes in SHORT_ROW_SHAPES.items() for shape in shapes]
 SHORT_ROW_IDS = [f"{np.dtype(d).name}-{'x'.join(map(str, s))}" for d, s in SHORT_ROW_CASES]
@@ -172,17 +197,19 @@ def test_short_rows_give_the_bits_of_the_plain_formulas(dtype, shape):
     assert_bits(sn.log_softmax(z), log_a)
 
 
-# arrays around each function's threshold for blocks of rows (1024 float64 entries per row: 64
-# rows per 512 KiB block, so one row above a threshold makes a partial last block of one row), rows
-# longer than a block (one row per block), and a 3-D array
+# arrays around each function's threshold for blocks of rows (1024 float64 entries per row: 512
+# rows per 4 MiB block, so one row above a threshold makes a partial last block of one row), rows
+# longer than a block (one row per block), and 3-D arrays
 ROW_BLOCK_CASES = [
-    ("logsumexp", np.float64, (128, 1024)), ("logsumexp", np.float64, (129, 1024)),
-    ("logsumexp", np.float32, (257, 1024)), ("logsumexp", np.float64, (3, 43, 1024)),
-    ("logsumexp", np.float64, (3, 70000)), ("logsumexp", np.float16, (600, 1024)),
-    ("log_softmax", np.float64, (768, 1024)), ("log_softmax", np.float64, (769, 1024)),
-    ("log_softmax", np.float32, (1537, 1024)), ("log_softmax", np.float64, (11, 70000)),
-    ("softmax", np.float64, (4096, 1024)), ("softmax", np.float64, (4097, 1024)),
-    ("softmax", np.float32, (8193, 1024)), ("softmax", np.float64, (2, 33, 64000)),
+    ("logsumexp", np.float64, (512, 1024)), ("logsumexp", np.float64, (513, 1024)),
+    ("logsumexp", np.float32, (1025, 1024)), ("logsumexp", np.float64, (3, 171, 1024)),
+    ("logsumexp", np.float64, (2, 600000)), ("logsumexp", np.float16, (1100, 1024)),
+    ("log_softmax", np.float64, (512, 1024)), ("log_softmax", np.float64, (513, 1024)),
+    ("log_softmax", np.float32, (1537, 1024)), ("log_softmax", np.float64, (2, 600000)),
+    ("log_softmax", np.float16, (1100, 1024)),
+    ("softmax", np.float64, (2048, 1024)), ("softmax", np.float64, (2049, 1024)),
+    ("softmax", np.float32, (4097, 1024)), ("softmax", np.float64, (2, 33, 64000)),
+    ("softmax", np.float64, (4, 550000)),
 ]
 ROW_BLOCK_IDS = [f"{f}-{np.dtype(d).name}-{'x'.join(map(str, s))}" for f, d, s in ROW_BLOCK_CASES]
 
@@ -232,7 +259,8 @@ def test_non_contiguous_layouts_give_the_bits_of_the_plain_formulas(layout, dtyp
 
 
 EDGE_CASES = [(np.float64, (257, 24)), (np.float64, (2 * 6553 + 1, 10)), (np.float32, (2731, 48)),
-              (np.float16, (300, 48)), (np.float64, (129, 1024)), (np.float64, (3, 5, 17, 24))]
+              (np.float16, (300, 48)), (np.float64, (513, 1024)), (np.float64, (3, 5, 17, 24)),
+              (np.float64, (4097, 16)), (np.float32, (2049, 64))]
 
 
 @pytest.mark.parametrize("dtype,shape", EDGE_CASES,
@@ -242,11 +270,11 @@ def test_edge_rows_at_block_boundaries_are_computed_as_alone(dtype, shape):
     batch): each row gives what the whole-array path gives for that row alone."""
     z = batch(shape, dtype, seed=11)
     rows = z.reshape(-1, shape[-1])
-    step = block_rows(dtype, shape[-1]) if shape[-1] * rows.itemsize <= 192 else 64
     total = rows.shape[0]
-    picked = sorted({0, 1, 2, 3, 4, min(step - 1, total - 1), min(step, total - 1), total - 2,
-                     total - 1})
-    for row, kind in zip(picked, ["-inf", "all -inf", "+inf", "two +inf", "nan"] * 2, strict=False):
+    steps = {block_rows(dtype, shape[-1]), ROW_BLOCK // (shape[-1] * working_itemsize(dtype))}
+    picked = sorted({0, 1, 2, 3, 4, total - 2, total - 1}
+                    | {min(row, total - 1) for step in steps for row in (step - 1, step)})
+    for row, kind in zip(picked, ["-inf", "all -inf", "+inf", "two +inf", "nan"] * 3, strict=False):
         rows[row, 1] = {"-inf": -np.inf, "all -inf": -np.inf, "+inf": np.inf, "two +inf": np.inf,
                         "nan": np.nan}[kind]
         if kind == "all -inf":
@@ -261,8 +289,9 @@ def test_edge_rows_at_block_boundaries_are_computed_as_alone(dtype, shape):
 
 
 CE_CASES = [(np.float64, (255, 10)), (np.float64, (256, 10)), (np.float64, (6554, 10)),
-            (np.float64, (256, 24)), (np.float64, (256, 25)), (np.float32, (2731, 48)),
-            (np.float32, (256, 49)), (np.float16, (256, 96)), (np.float16, (256, 97)),
+            (np.float64, (256, 12)), (np.float64, (256, 13)), (np.float64, (256, 24)),
+            (np.float32, (256, 24)), (np.float32, (256, 25)), (np.float32, (2731, 24)),
+            (np.float32, (256, 49)), (np.float16, (256, 48)), (np.float16, (256, 49)),
             (np.float16, (3000, 8))]
 
 
@@ -270,8 +299,8 @@ CE_CASES = [(np.float64, (255, 10)), (np.float64, (256, 10)), (np.float64, (6554
                          ids=[f"{np.dtype(d).name}-{s}" for d, s in CE_CASES])
 def test_cross_entropy_grad_gives_the_bits_of_the_plain_formula(dtype, shape):
     """a - y with a_c - 1 computed as -min(sum of the other a_k, 1), the sum in numpy's order (in
-    float32 for float16, rounded once): the short-row sum of the loss module, at its limits (192
-    bytes per row: 96 float16 entries)."""
+    float32 for float16, rounded once): the short-row sum of the loss module, at its limits (96
+    bytes per row: 12 float64, 24 float32, 48 float16 entries)."""
     z = batch(shape, dtype, seed=shape[0])
     target = np.random.default_rng(shape[1]).integers(0, shape[1], size=shape[0])
     grad = plain_softmax(z)
@@ -302,42 +331,64 @@ def plans(monkeypatch) -> list[Plan]:
 
 F64, F32, F16 = np.float64, np.float32, np.float16
 ALL = ("softmax", "log_softmax", "logsumexp")
+LOGS = ("log_softmax", "logsumexp")
+SM, LSM, LSE = ("softmax",), ("log_softmax",), ("logsumexp",)
 PLAN_CASES = [
-    # short rows: at most 192 bytes (24 float64, 48 float32 or float16 computed in float32) and at
-    # least 256 rows, whatever the number of dimensions; 512 KiB per transposed block
-    (ALL, F64, (256, 24), "c", -1, Plan("columns", 256)),
-    (ALL, F64, (257, 24), "c", -1, Plan("columns", 257)),
-    (ALL, F64, (255, 24), "c", -1, Plan("whole", 255)),
-    (ALL, F64, (256, 25), "c", -1, Plan("whole", 256)),
+    # short rows and at least 256 rows, whatever the number of dimensions; 512 KiB per
+    # transposed block. softmax: at most 128 bytes (16 float64, 32 float32 or float16)
+    (ALL, F64, (256, 16), "c", -1, Plan("columns", 256)),
+    (ALL, F64, (255, 16), "c", -1, Plan("whole", 255)),
+    (SM, F64, (256, 17), "c", -1, Plan("whole", 256)),
+    (LOGS, F64, (256, 17), "c", -1, Plan("columns", 256)),
+    (ALL, F32, (256, 32), "c", -1, Plan("columns", 256)),
+    (SM, F32, (256, 33), "c", -1, Plan("whole", 256)),
+    (ALL, F16, (256, 32), "c", -1, Plan("columns", 256)),
+    (SM, F16, (256, 33), "c", -1, Plan("whole", 256)),
+    (ALL, F64, (4097, 16), "c", -1, Plan("columns", 4096)),
+    # log_softmax: at most 192 bytes (24 float64, 48 float32)
+    (LOGS, F64, (256, 24), "c", -1, Plan("columns", 256)),
+    (LOGS, F64, (257, 24), "c", -1, Plan("columns", 257)),
+    (LOGS, F64, (255, 24), "c", -1, Plan("whole", 255)),
+    (LSM, F64, (256, 25), "c", -1, Plan("whole", 256)),
+    (LSM, F32, (256, 48), "c", -1, Plan("columns", 256)),
+    (LSM, F32, (256, 49), "c", -1, Plan("whole", 256)),
+    (LSM, F16, (256, 48), "c", -1, Plan("columns", 256)),
+    (LSM, F16, (256, 49), "c", -1, Plan("whole", 256)),
+    (LSM, F32, (2731, 48), "c", -1, Plan("columns", 2730)),
+    # logsumexp: at most 256 bytes (32 float64, 64 float32)
+    (LSE, F64, (256, 32), "c", -1, Plan("columns", 256)),
+    (LSE, F64, (256, 33), "c", -1, Plan("whole", 256)),
+    (LSE, F32, (256, 64), "c", -1, Plan("columns", 256)),
+    (LSE, F32, (256, 65), "c", -1, Plan("whole", 256)),
+    (LSE, F16, (256, 64), "c", -1, Plan("columns", 256)),
+    (LSE, F16, (256, 65), "c", -1, Plan("whole", 256)),
+    (LSE, F64, (2049, 32), "c", -1, Plan("columns", 2048)),
+    (("softmax", "log_softmax"), F64, (256, 32), "c", -1, Plan("whole", 256)),
+    # any number of dimensions, partial last blocks
     (ALL, F64, (256, 1), "c", -1, Plan("columns", 256)),
-    (ALL, F32, (256, 48), "c", -1, Plan("columns", 256)),
-    (ALL, F32, (256, 49), "c", -1, Plan("whole", 256)),
-    (ALL, F16, (256, 48), "c", -1, Plan("columns", 256)),
-    (ALL, F16, (256, 49), "c", -1, Plan("whole", 256)),
     (ALL, F64, (16, 16, 10), "c", -1, Plan("columns", 256)),
-    (ALL, F64, (3, 5, 17, 24), "c", -1, Plan("whole", 255)),
+    (ALL, F64, (3, 5, 17, 10), "c", -1, Plan("whole", 255)),
     (ALL, F64, (2, 3, 7, 11, 8), "c", -1, Plan("columns", 462)),
     (ALL, F64, (2 * 6553 + 1, 10), "c", -1, Plan("columns", 6553)),
-    (ALL, F64, (2731, 24), "c", -1, Plan("columns", 2730)),
-    (ALL, F32, (2731, 48), "c", -1, Plan("columns", 2730)),
+    (ALL, F64, (2, 2049, 16), "c", -1, Plan("columns", 4096)),
     (ALL, F64, (65537, 1), "c", -1, Plan("columns", 65536)),
     # another axis, or not C-contiguous along the last one: the whole array
-    (ALL, F64, (24, 300), "c", 0, Plan("whole", 300)),  # 300 slices of 24
-    (ALL, F64, (300, 24), "f", -1, Plan("whole", 300)),
-    (ALL, F64, (300, 48), "strided", -1, Plan("whole", 300)),
-    # blocks of rows: more than 1 MiB (logsumexp), 6 MiB (log_softmax), 32 MiB (softmax)
-    (("logsumexp",), F64, (128, 1024), "c", -1, Plan("whole", 128)),
-    (("logsumexp",), F64, (129, 1024), "c", -1, Plan("rows", 64)),
-    (("logsumexp",), F32, (257, 1024), "c", -1, Plan("rows", 128)),
-    (("logsumexp",), F64, (3, 43, 1024), "c", -1, Plan("rows", 64)),
-    (("logsumexp",), F64, (3, 70000), "c", -1, Plan("rows", 1)),
-    (("logsumexp",), F64, (129, 1024), "f", -1, Plan("whole", 129)),
-    (("log_softmax",), F64, (129, 1024), "c", -1, Plan("whole", 129)),
-    (("log_softmax",), F64, (768, 1024), "c", -1, Plan("whole", 768)),
-    (("log_softmax",), F64, (769, 1024), "c", -1, Plan("rows", 64)),
-    (("softmax",), F64, (769, 1024), "c", -1, Plan("whole", 769)),
-    (("softmax",), F64, (4096, 1024), "c", -1, Plan("whole", 4096)),
-    (("softmax",), F64, (4097, 1024), "c", -1, Plan("rows", 64)),
+    (ALL, F64, (16, 300), "c", 0, Plan("whole", 300)),  # 300 slices of 16
+    (ALL, F64, (300, 16), "f", -1, Plan("whole", 300)),
+    (ALL, F64, (300, 16), "strided", -1, Plan("whole", 300)),
+    # blocks of rows of 4 MiB: more than 4 MiB (logsumexp, log_softmax), 16 MiB (softmax)
+    (LOGS, F64, (512, 1024), "c", -1, Plan("whole", 512)),
+    (LOGS, F64, (513, 1024), "c", -1, Plan("rows", 512)),
+    (LOGS, F32, (1025, 1024), "c", -1, Plan("rows", 1024)),
+    (LOGS, F16, (1025, 1024), "c", -1, Plan("rows", 1024)),  # computed in float32
+    (LOGS, F64, (3, 171, 1024), "c", -1, Plan("rows", 512)),
+    (LOGS, F64, (2, 600000), "c", -1, Plan("rows", 1)),
+    (LOGS, F64, (513, 1024), "f", -1, Plan("whole", 513)),
+    (SM, F64, (513, 1024), "c", -1, Plan("whole", 513)),
+    (SM, F64, (2048, 1024), "c", -1, Plan("whole", 2048)),
+    (SM, F64, (2049, 1024), "c", -1, Plan("rows", 512)),
+    (SM, F32, (4097, 1024), "c", -1, Plan("rows", 1024)),
+    (SM, F64, (2, 33, 64000), "c", -1, Plan("rows", 8)),
 ]
 
 
@@ -350,7 +401,7 @@ def layout(z: np.ndarray, kind: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("names,dtype,shape,kind,axis,expected", PLAN_CASES,
-                         ids=[f"{c[0][0] if len(c[0]) == 1 else 'all'}-{np.dtype(c[1]).name}-"
+                         ids=[f"{'-'.join(c[0]) if len(c[0]) < 3 else 'all'}-{np.dtype(c[1]).name}-"
                               f"{'x'.join(map(str, c[2]))}-{c[3]}-axis{c[4]}" for c in PLAN_CASES])
 def test_each_threshold_sends_the_array_to_its_path(plans, names, dtype, shape, kind, axis,
                                                     expected):
@@ -364,10 +415,15 @@ def test_each_threshold_sends_the_array_to_its_path(plans, names, dtype, shape, 
 @pytest.mark.parametrize("dtype,shape,softmax_plan,sum_plan", [
     (F64, (256, 10), Plan("columns", 256), Plan("columns", 256)),
     (F64, (255, 10), Plan("whole", 255), Plan("whole", 255)),
-    # float16: softmax computes in float32 (96 entries: 384 bytes), the loss sums the float16 result
-    (F16, (256, 96), Plan("whole", 256), Plan("columns", 256)),
-    (F16, (256, 97), Plan("whole", 256), Plan("whole", 256)),
-    (F64, (4097, 1024), Plan("rows", 64), Plan("whole", 4097)),  # the sum is never blocked by rows
+    # the sum: at most 96 bytes (12 float64, 24 float32, 48 float16: the loss sums the float16
+    # result, while softmax computes in float32)
+    (F64, (256, 12), Plan("columns", 256), Plan("columns", 256)),
+    (F64, (256, 13), Plan("columns", 256), Plan("whole", 256)),
+    (F32, (256, 24), Plan("columns", 256), Plan("columns", 256)),
+    (F32, (256, 25), Plan("columns", 256), Plan("whole", 256)),
+    (F16, (256, 48), Plan("whole", 256), Plan("columns", 256)),
+    (F16, (256, 49), Plan("whole", 256), Plan("whole", 256)),
+    (F64, (2049, 1024), Plan("rows", 512), Plan("whole", 2049)),  # the sum is never blocked by rows
 ])
 def test_cross_entropy_grad_sums_short_rows_in_transposed_blocks(plans, dtype, shape, softmax_plan,
                                                                   sum_plan):
@@ -375,9 +431,9 @@ def test_cross_entropy_grad_sums_short_rows_in_transposed_blocks(plans, dtype, s
     assert plans == [softmax_plan, sum_plan]
 
 
-@pytest.mark.parametrize("dtype,n,looped", [(F64, 63, False), (F64, 64, True), (F64, 65, True),
-                                            (F32, 127, False), (F32, 128, True)])
-def test_rows_of_512_bytes_run_their_broadcasts_one_row_at_a_time(dtype, n, looped):
+@pytest.mark.parametrize("dtype,n,looped", [(F64, 127, False), (F64, 128, True), (F64, 129, True),
+                                            (F32, 255, False), (F32, 256, True)])
+def test_rows_of_1_kib_run_their_broadcasts_one_row_at_a_time(dtype, n, looped):
     default = np.getbufsize()
     with _schedule._row_loops(np.empty((3, n), dtype), 1):
         inside = np.getbufsize()
@@ -389,37 +445,91 @@ def test_rows_of_512_bytes_run_their_broadcasts_one_row_at_a_time(dtype, n, loop
 
 def test_row_loops_restore_the_buffer_size_after_an_error():
     default = np.getbufsize()
-    with pytest.raises(ZeroDivisionError), _schedule._row_loops(np.empty((2, 64)), 1):
+    with pytest.raises(ZeroDivisionError), _schedule._row_loops(np.empty((2, 128)), 1):
         1 / 0
     assert np.getbufsize() == default
 
 
+class NumpyProbe:
+    """numpy, as _schedule sees it, with the calls named in ``record`` recorded (name, buffer
+    size, positional arguments)."""
+
+    def __init__(self, *record: str) -> None:
+        self.seen: list[tuple[str, int, tuple]] = []
+        for name in record:
+            setattr(self, name, self._recorder(name))
+
+    def _recorder(self, name: str):
+        def call(*args, **kwargs):
+            self.seen.append((name, np.getbufsize(), args))
+            return getattr(np, name)(*args, **kwargs)
+        return call
+
+    def __getattr__(self, attribute):
+        return getattr(np, attribute)
+
+
 @pytest.mark.parametrize("name,dtype,shape,looped", [
-    ("softmax", F64, (300, 64), True), ("softmax", F64, (300, 63), False),
-    ("log_softmax", F32, (300, 128), True), ("log_softmax", F32, (300, 127), False),
-    ("logsumexp", F64, (129, 1024), True),  # blocks of rows of 8 KiB
+    ("softmax", F64, (300, 128), True), ("softmax", F64, (300, 127), False),
+    ("log_softmax", F32, (300, 256), True), ("log_softmax", F32, (300, 255), False),
+    ("logsumexp", F64, (513, 1024), True),  # two blocks of rows of 8 KiB
 ])
 def test_broadcasts_along_long_rows_run_with_a_short_buffer(monkeypatch, name, dtype, shape,
                                                             looped):
     """The row loops change only the speed, so the bits cannot tell; the buffer size each
     broadcast of the schedule runs with can."""
-    seen = []
-
-    class Probe:  # numpy, as _schedule sees it, with its broadcasts recorded
-        def __getattr__(self, attribute):
-            return getattr(np, attribute)
-
-        def subtract(self, *args, **kwargs):
-            seen.append(("subtract", np.getbufsize()))
-            return np.subtract(*args, **kwargs)
-
-        def divide(self, *args, **kwargs):
-            seen.append(("divide", np.getbufsize()))
-            return np.divide(*args, **kwargs)
-
-    monkeypatch.setattr(_schedule, "np", Probe())
+    probe = NumpyProbe("subtract", "divide")
+    monkeypatch.setattr(_schedule, "np", probe)
     getattr(sn, name)(batch(shape, dtype, seed=1))
     expected = {"softmax": ["subtract", "divide"], "log_softmax": ["subtract", "subtract"],
-                "logsumexp": ["subtract"] * 3}[name]
-    assert [operation for operation, _ in seen] == expected
-    assert {size for _, size in seen} == ({16} if looped else {np.getbufsize()})
+                "logsumexp": ["subtract"] * 2}[name]
+    assert [operation for operation, _, _ in probe.seen] == expected
+    assert {size for _, size, _ in probe.seen} == ({16} if looped else {np.getbufsize()})
+
+
+@pytest.mark.parametrize("name,dtype,n", [("logsumexp", F64, 32), ("softmax", F64, 16),
+                                          ("softmax", F32, 32), ("log_softmax", F64, 10),
+                                          ("softmax", F16, 32)])
+def test_transposed_blocks_have_a_spare_cache_line_per_row(monkeypatch, name, dtype, n):
+    """The buffer of a transposed block is (n, rows + one cache line of entries), so that rows
+    of a power-of-two length do not map one logit row into one cache set; only the speed can
+    tell, and the buffer's shape."""
+    probe = NumpyProbe("empty")
+    monkeypatch.setattr(_schedule, "np", probe)
+    z = batch((2 * block_rows(dtype, n) + 3, n), dtype, seed=n)
+    getattr(sn, name)(z)
+    itemsize = working_itemsize(dtype)
+    assert ((n, block_rows(dtype, n) + PAD // itemsize),) in [args[:1] for *_, args in probe.seen]
+    # and the padding is not in the result: the same bits as the plain formulas
+    if name == "softmax":
+        assert_bits(sn.softmax(z), plain_softmax(z))
+
+
+def test_flat_positions_only_for_the_last_axis_of_a_c_contiguous_array():
+    z = batch((6, 7, 5), F64, seed=4)
+    k = np.argmax(z, axis=-1, keepdims=True)
+    flat = _schedule._flat_positions(z, k, 2)
+    np.testing.assert_array_equal(z.reshape(-1)[flat], np.take_along_axis(z, k, -1).reshape(-1))
+    assert _schedule._flat_positions(z, np.argmax(z, axis=1, keepdims=True), 1) is None
+    assert _schedule._flat_positions(z[:, :, ::2], k[:, :, :1], 2) is None
+    assert _schedule._flat_positions(np.asfortranarray(z), k, 2) is None
+    assert _schedule._flat_positions(np.zeros((3, 0)), np.zeros((3, 1), int), 1) is None
+
+
+@pytest.mark.parametrize("layout_kind", ["c", "strided"])
+def test_the_first_maximum_is_found_and_left_out_on_either_path(layout_kind):
+    """Slices.first_max and exp_except_first_max through flat positions (C-contiguous) and
+    through take/put_along_axis (any other layout) pick the same, first, maximum of each row."""
+    z = layout(batch((40, 9), F64, seed=8), layout_kind)
+    z[0] = 2.0  # all tied: the first entry is the maximum
+    along = _schedule.Slices(1)
+    m, k = along.first_max(z)
+    np.testing.assert_array_equal(k[:, 0], np.argmax(z, axis=-1))
+    np.testing.assert_array_equal(m[:, 0], z.max(axis=-1))
+    shifted = z - m
+    dest = layout(np.empty(z.shape), layout_kind)  # strided: put_along_axis, not flat positions
+    terms = along.exp_except_first_max(shifted, k, out=dest)
+    expected = np.exp(shifted)
+    np.put_along_axis(expected, k, 0, axis=-1)
+    assert_bits(terms, expected)
+    assert terms[0, 0] == 0 and np.all(terms[0, 1:] == 1)
