@@ -4,7 +4,7 @@ The English site is served at ``/`` and the Chinese edition (``tools/build_editi
 ``/zh/``. The config value ``language_switch`` names the other edition: its ``label`` (shown), its
 ``hreflang`` and its ``root``, the other site's root seen from this site's root (``zh/`` from the
 English site, ``../`` from the Chinese one). The link goes into the article header, before the
-theme's buttons (template ``language-switch.html``), and a ``<link rel="alternate" hreflang>`` into
+theme's buttons (template ``language-switch.html``, style ``language-switch.css``), and a ``<link rel="alternate" hreflang>`` into
 the page's head. Both sites have the same page names, so the link of page ``chapters/02_jacobian``
 is ``<root>chapters/02_jacobian.html``, made relative to the page.
 """
@@ -19,6 +19,8 @@ from sphinx.config import Config
 
 TEMPLATE = "language-switch.html"
 TEMPLATES = str(Path(__file__).with_name("language_switch_templates"))
+STATIC = str(Path(__file__).with_name("language_switch_templates") / "static")
+STYLESHEET = "language-switch.css"
 
 
 def other_language_url(pagename: str, root: str) -> str:
@@ -32,6 +34,9 @@ def add_template(app: Sphinx, config: Config) -> None:
         return
     if TEMPLATES not in config.templates_path:
         config.templates_path.append(TEMPLATES)
+    if STATIC not in config.html_static_path:
+        config.html_static_path.append(STATIC)
+    app.add_css_file(STYLESHEET)
     options = config.html_theme_options = dict(config.html_theme_options or {})
     end = options.get("article_header_end") or ["article-header-buttons.html"]
     if isinstance(end, str):

@@ -7,6 +7,7 @@ text with its translation and reports what a translator must fix:
 - math (``$...$``, ``$$...$$``), inline code, and the targets of roles and links that differ (a
   role's shown text may be translated: ``{ref}`文字 <label>``` keeps only ``label``);
 - a table row whose number of cells changed, a heading that became two lines;
+- a space between Chinese text and a link whose shown text is Chinese (``见{doc}`第 2 章 <...>```);
 - an English term of the glossary (``glossary.md``) whose Chinese term is missing from the
   translation (tests/test_translation.py runs this on every catalogue).
 """
@@ -63,6 +64,36 @@ def inline_code(text: str) -> Counter:
 def math(text: str) -> Counter:
     """The math of ``text``, each formula with its white space collapsed (lines may break anew)."""
     return Counter(" ".join(formula.split()) for formula in MATH.findall(text))
+
+
+CJK_OR_PUNCTUATION = r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef“”‘’]"
+LINK_ROLE = re.compile(r"\{(?:doc|ref|numref|prf:ref)\}`(?P<content>[^`]*)`")
+
+
+def _shows_chinese_at_edges(content: str) -> tuple[bool, bool]:
+    """Whether a link role's shown text starts / ends with Chinese (a bare role shows its target's
+    title, which in the Chinese edition is Chinese: 练习 3.2, 定理 1.1, a chapter's title)."""
+    explicit = re.match(r"(?P<text>.*?)\s*<[^>]+>\s*$", content, re.S)
+    if explicit is None:
+        return True, True
+    text = explicit["text"]
+    return (bool(re.match(CJK_OR_PUNCTUATION, text[:1])),
+            bool(re.match(CJK_OR_PUNCTUATION, text[-1:])))
+
+
+def spacing_problems(translation: str) -> list[str]:
+    """A space between Chinese text and a link whose shown text is Chinese at that side (中文文案排版:
+    no space between two Chinese characters, a link's among them)."""
+    problems = []
+    for match in LINK_ROLE.finditer(translation):
+        left, right = _shows_chinese_at_edges(match["content"])
+        before = translation[max(0, match.start() - 2):match.start()]
+        after = translation[match.end():match.end() + 2]
+        if left and len(before) == 2 and before[1] == " " and re.match(CJK_OR_PUNCTUATION, before[0]):
+            problems.append(f"space before the link {match.group(0)[:40]!r}: remove it")
+        if right and len(after) == 2 and after[0] == " " and re.match(CJK_OR_PUNCTUATION, after[1]):
+            problems.append(f"space after the link {match.group(0)[:40]!r}: remove it")
+    return problems
 
 
 def markup_problems(english: str, translation: str) -> list[str]:
@@ -157,7 +188,8 @@ def catalogue_problems(path: Path, terms: list[Term] | None = None) -> list[str]
         if not message.string:
             problems.append(f"{head!r}: not translated")
             continue
-        for problem in markup_problems(message.id, message.string) + glossary_problems(
+        for problem in markup_problems(message.id, message.string) + spacing_problems(
+                message.string) + glossary_problems(
                 message.id, message.string, terms):
             problems.append(f"{head!r}: {problem}")
     problems += [f"{message_id.split(chr(10))[0][:60]!r}: obsolete (remove it)"
