@@ -5,7 +5,7 @@ Usage, from the repository root::
     .venv/bin/python tools/build_edition.py student [--pdf] [--output DIR] [--cache DIR]
     .venv/bin/python tools/build_edition.py zh [--output DIR] [--cache DIR]
     .venv/bin/python tools/build_edition.py pot [--output DIR]      # extract the English messages
-    .venv/bin/python tools/build_edition.py check [PO ...]          # check translations
+    .venv/bin/python tools/build_edition.py check [--fix-spacing] [PO ...]   # check translations
 
 ``student`` is the website (or, with ``--pdf``, the PDF) without the solutions
 (``editions/student.py``); ``zh`` is the Chinese website, written to ``_build/html/zh/``
@@ -44,13 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     pot.add_argument("--output", type=Path, default=DEFAULT_POT)
     checking = commands.add_parser("check", help="check .po catalogues (all if none given)")
     checking.add_argument("catalogues", nargs="*")
+    checking.add_argument("--fix-spacing", action="store_true",
+                          help="first correct the spacing around links in the catalogues")
     arguments = parser.parse_args(argv)
     if arguments.command == "pot":
         written = catalogue.write_templates(arguments.output)
         print(f"{len(written)} templates in {arguments.output}")
         return 0
     if arguments.command == "check":
-        return check.main(arguments.catalogues)
+        return check.main(arguments.catalogues, fix=arguments.fix_spacing)
     return 2
 
 

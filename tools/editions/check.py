@@ -7,7 +7,8 @@ text with its translation and reports what a translator must fix:
 - math (``$...$``, ``$$...$$``), inline code, and the targets of roles and links that differ (a
   role's shown text may be translated: ``{ref}`文字 <label>``` keeps only ``label``);
 - a table row whose number of cells changed, a heading that became two lines;
-- a space between Chinese text and a link whose shown text is Chinese (``见{doc}`第 2 章 <...>```);
+- spacing around links: none between Chinese text and a link showing Chinese (``见{doc}`第 2 章 <...>```),
+  one after a link that ends in a number (``{numref}`fig-x` 显示``);
 - an English term of the glossary (``glossary.md``) whose Chinese term is missing from the
   translation (tests/test_translation.py runs this on every catalogue).
 """
@@ -67,33 +68,87 @@ def math(text: str) -> Counter:
 
 
 CJK_OR_PUNCTUATION = r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef“”‘’]"
-LINK_ROLE = re.compile(r"\{(?:doc|ref|numref|prf:ref)\}`(?P<content>[^`]*)`")
+LINK_ROLE = re.compile(r"\{(?P<role>doc|ref|numref|prf:ref)\}`(?P<content>[^`]*)`")
 
 
-def _shows_chinese_at_edges(content: str) -> tuple[bool, bool]:
-    """Whether a link role's shown text starts / ends with Chinese (a bare role shows its target's
-    title, which in the Chinese edition is Chinese: 练习 3.2, 定理 1.1, a chapter's title)."""
+NUMBERED_TARGET = re.compile(r"^(ex-|fig-|thm-|tbl-|lem-|def-)")
+
+
+def _shown_edges(role: str, content: str) -> tuple[str, str] | None:
+    """What a link role shows at its start and its end: "cjk", "latin" or "digit" (None if unknown).
+
+    Explicit text shows itself. A bare {numref}, {prf:ref}, or {ref} to an exercise or figure shows
+    "图 2.1", "定理 1.1", "练习 2.6" in the Chinese edition: Chinese, then a number. A bare {doc} or
+    {ref} to a section shows that page's or section's title: unknown here.
+    """
     explicit = re.match(r"(?P<text>.*?)\s*<[^>]+>\s*$", content, re.S)
-    if explicit is None:
-        return True, True
-    text = explicit["text"]
-    return (bool(re.match(CJK_OR_PUNCTUATION, text[:1])),
-            bool(re.match(CJK_OR_PUNCTUATION, text[-1:])))
+    if explicit is not None:
+        text = explicit["text"].strip()
+        kind = lambda char: ("cjk" if re.match(CJK_OR_PUNCTUATION, char)
+                             else "digit" if char.isdigit() else "latin")
+        return (kind(text[:1]), kind(text[-1:])) if text else None
+    if role in {"numref", "prf:ref"} or (role == "ref" and NUMBERED_TARGET.match(content.strip())):
+        return "cjk", "digit"
+    return None
 
 
 def spacing_problems(translation: str) -> list[str]:
-    """A space between Chinese text and a link whose shown text is Chinese at that side (中文文案排版:
-    no space between two Chinese characters, a link's among them)."""
+    """Spaces around links, as around any text (中文文案排版指北): none between a link that shows
+    Chinese and Chinese text, one between a link that ends in a number or a Latin letter and the
+    Chinese after it."""
     problems = []
     for match in LINK_ROLE.finditer(translation):
-        left, right = _shows_chinese_at_edges(match["content"])
+        edges = _shown_edges(match["role"], match["content"])
+        if edges is None:
+            continue
+        start, end = edges
         before = translation[max(0, match.start() - 2):match.start()]
         after = translation[match.end():match.end() + 2]
-        if left and len(before) == 2 and before[1] == " " and re.match(CJK_OR_PUNCTUATION, before[0]):
-            problems.append(f"space before the link {match.group(0)[:40]!r}: remove it")
-        if right and len(after) == 2 and after[0] == " " and re.match(CJK_OR_PUNCTUATION, after[1]):
-            problems.append(f"space after the link {match.group(0)[:40]!r}: remove it")
+        shown = match.group(0)[:40]
+        if start == "cjk" and len(before) == 2 and before[1] == " " and re.match(CJK_OR_PUNCTUATION, before[0]):
+            problems.append(f"space before the link {shown!r}: remove it")
+        if end == "cjk" and len(after) == 2 and after[0] == " " and re.match(CJK_OR_PUNCTUATION, after[1]):
+            problems.append(f"space after the link {shown!r}: remove it")
+        if end in {"digit", "latin"} and after[:1] and re.match(r"[\u4e00-\u9fff]", after[:1]):
+            problems.append(f"no space after the link {shown!r}, which ends in {end}: add one")
     return problems
+
+
+def fix_spacing(translation: str) -> str:
+    """``translation`` with the spacing around its links made as ``spacing_problems`` asks."""
+    for match in reversed(list(LINK_ROLE.finditer(translation))):
+        edges = _shown_edges(match["role"], match["content"])
+        if edges is None:
+            continue
+        start, end = edges
+        stop = match.end()
+        after = translation[stop:stop + 2]
+        if end == "cjk" and len(after) == 2 and after[0] == " " and re.match(CJK_OR_PUNCTUATION, after[1]):
+            translation = translation[:stop] + translation[stop + 1:]
+        elif end in {"digit", "latin"} and after[:1] and re.match(r"[\u4e00-\u9fff]", after[:1]):
+            translation = translation[:stop] + " " + translation[stop:]
+        begin = match.start()
+        before = translation[max(0, begin - 2):begin]
+        if start == "cjk" and len(before) == 2 and before[1] == " " and re.match(CJK_OR_PUNCTUATION, before[0]):
+            translation = translation[:begin - 1] + translation[begin:]
+    return translation
+
+
+def fix_catalogue_spacing(path: Path) -> int:
+    """Apply ``fix_spacing`` to every translation of a ``.po`` file; return how many changed."""
+    from babel.messages.pofile import write_po
+
+    parsed = catalogue.read_catalogue(path)
+    changed = 0
+    for message in parsed:
+        if message.id and message.string:
+            fixed = fix_spacing(message.string)
+            changed += fixed != message.string
+            message.string = fixed
+    if changed:
+        with path.open("wb") as handle:
+            write_po(handle, parsed, width=0)
+    return changed
 
 
 def markup_problems(english: str, translation: str) -> list[str]:
@@ -197,9 +252,15 @@ def catalogue_problems(path: Path, terms: list[Term] | None = None) -> list[str]
     return problems
 
 
-def main(paths: list[str]) -> int:
-    """Print the problems of the given ``.po`` files (all catalogues if none); exit 1 if any."""
+def main(paths: list[str], fix: bool = False) -> int:
+    """Print the problems of the given ``.po`` files (all catalogues if none); exit 1 if any.
+    With ``fix``, first correct the spacing around links (the one problem a tool can fix)."""
     files = [Path(p) for p in paths] or sorted(catalogue.LOCALES.rglob("*.po"))
+    if fix:
+        for path in files:
+            fixed = fix_catalogue_spacing(path)
+            if fixed:
+                print(f"{path}: spacing around links fixed in {fixed} message(s)")
     count = 0
     for path in files:
         for problem in catalogue_problems(path):
