@@ -116,6 +116,130 @@ def test_every_figure_has_a_caption_and_alt_text(build):
         assert captions >= figures, f"{entry}: {figures} figures but {captions} captions"
 
 
+# ---------------------------------------------------------------- the Chinese edition
+
+ZH_WORK = BUILD_ROOT / "zh"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class ChineseBuild:
+    returncode: int
+    log: str
+    html: Path
+
+
+@pytest.fixture(scope="session")
+def zh_build(build) -> ChineseBuild:
+    """The Chinese edition, built by the README's command (``tools/build_edition.py zh``) after the
+    English build, from its jupyter cache, into the English site's ``zh/`` folder (as served)."""
+    site = build.html / "zh"
+    command = [sys.executable, str(REPO / "tools" / "build_edition.py"), "zh",
+               "--cache", str(BUILD_ROOT / "_build" / ".jupyter_cache"),
+               "--work", str(ZH_WORK), "--site", str(site)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)
+    log = result.stdout + result.stderr
+    ZH_WORK.mkdir(parents=True, exist_ok=True)
+    (ZH_WORK / "build.log").write_text(log, encoding="utf-8")
+    return ChineseBuild(result.returncode, log, site)
+
+
+def test_chinese_edition_builds_with_no_warnings(zh_build):
+    warnings = [line for line in zh_build.log.splitlines() if SPHINX_WARNING.search(line)]
+    assert zh_build.returncode == 0 and not warnings, (
+        f"Chinese edition failed (exit {zh_build.returncode}); see {ZH_WORK / 'build.log'}:\n"
+        + "\n".join(warnings[:40] or zh_build.log.splitlines()[-40:])
+    )
+
+
+def test_chinese_edition_executes_no_notebook(zh_build):
+    """Every chapter comes from the edition's cache, filled from the English build's outputs."""
+    executed = [line for line in zh_build.log.splitlines() if "Executing notebook" in line]
+    cached = [line for line in zh_build.log.splitlines() if "Using cached notebook" in line]
+    assert not executed, "the Chinese edition executed notebooks:\n" + "\n".join(executed)
+    assert len(cached) == len(chapter_notebooks())
+
+
+def article_prose(html: str) -> str:
+    """The text of a page's article without code cells, code and math (what a translator wrote)."""
+    found = re.search(r'<article class="bd-article">(.*?)</article>', html, re.S)
+    body = found.group(1) if found else html
+    body = re.sub(r'<div class="cell_input.*?</div>\s*</div>', " ", body, flags=re.S)
+    body = re.sub(r'<pre.*?</pre>|<code.*?</code>|<script.*?</script>'
+                  r'|<span class="math[^"]*">.*?</span>|<div class="math[^"]*">.*?</div>', " ", body,
+                  flags=re.S)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+def test_chinese_edition_has_every_page_in_chinese(build, zh_build):
+    """Every toc page exists under zh/ and declares lang="zh-CN"; its prose has Chinese text, and
+    a chapter's prose has more Chinese characters than Latin letters (the English chapter: none)."""
+    for entry in toc_entries():
+        page = zh_build.html / f"{entry}.html"
+        assert page.exists(), f"zh/{entry}.html is missing"
+        html = page.read_text(encoding="utf-8")
+        assert re.search(r'<html[^>]* lang="zh-CN"', html), f"zh/{entry}: not lang=zh-CN"
+        prose = article_prose(html)
+        chinese, latin = len(CJK.findall(prose)), len(re.findall(r"[A-Za-z]", prose))
+        assert chinese >= 20, f"zh/{entry}: no Chinese text"
+        if entry.startswith("chapters/"):
+            assert chinese > latin, f"zh/{entry}: {chinese} Chinese characters, {latin} Latin letters"
+            english = article_prose((build.html / f"{entry}.html").read_text(encoding="utf-8"))
+            assert len(CJK.findall(english)) < 0.01 * len(re.findall(r"[A-Za-z]", english))
+
+
+def _language_switch(html: str) -> str:
+    match = re.search(r'<a class="btn btn-sm language-switch" href="([^"]+)"', html)
+    return match.group(1) if match else ""
+
+
+def test_every_page_links_to_the_same_page_in_the_other_language(build, zh_build):
+    for entry in toc_entries():
+        english = build.html / f"{entry}.html"
+        chinese = zh_build.html / f"{entry}.html"
+        to_chinese = _language_switch(english.read_text(encoding="utf-8"))
+        to_english = _language_switch(chinese.read_text(encoding="utf-8"))
+        assert to_chinese and (english.parent / to_chinese).resolve() == chinese.resolve(), entry
+        assert to_english and (chinese.parent / to_english).resolve() == english.resolve(), entry
+
+
+def _pasted(page: Path) -> list[str]:
+    """The glued values of a built page (myst-nb renders ``{glue:text}`` as span.pasted-text)."""
+    return re.findall(r'<span class="pasted-text">([^<]*)</span>', page.read_text(encoding="utf-8"))
+
+
+def test_chinese_chapters_show_the_same_glued_numbers(build, zh_build):
+    """Chapter 5's numbers (and every chapter's) appear in the Chinese chapter: the same values,
+    as often. A glued number is computed once, by the English notebook."""
+    for path in chapter_notebooks():
+        english = _pasted(build.html / "chapters" / f"{path.stem}.html")
+        chinese = _pasted(zh_build.html / "chapters" / f"{path.stem}.html")
+        assert sorted(chinese) == sorted(english), path.name
+    assert len(_pasted(zh_build.html / "chapters" / "05_worked_example.html")) >= 20
+
+
+def _code_inputs(page: Path) -> list[str]:
+    html = page.read_text(encoding="utf-8")
+    return re.findall(r'<div class="cell_input[^"]*"[^>]*>(.*?)</div>\s*</div>', html, re.S)
+
+
+def test_code_cells_are_identical_in_both_editions(build, zh_build):
+    for path in chapter_notebooks():
+        english = _code_inputs(build.html / "chapters" / f"{path.stem}.html")
+        chinese = _code_inputs(zh_build.html / "chapters" / f"{path.stem}.html")
+        assert english and chinese == english, f"{path.name}: the code cells differ"
+
+
+def test_chinese_figures_have_translated_captions_and_alt_text(zh_build):
+    for path in chapter_notebooks():
+        html = (zh_build.html / "chapters" / f"{path.stem}.html").read_text(encoding="utf-8")
+        for tag in re.findall(r"<img [^>]*src=\"[^\"]*_images/[^>]*>", html):
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and CJK.search(alt.group(1)), f"zh {path.stem}: alt text not in Chinese: {tag[:120]}"
+        for caption in re.findall(r"<figcaption>(.*?)</figcaption>", html, re.S):
+            assert CJK.search(caption), f"zh {path.stem}: caption not in Chinese: {caption[:120]}"
+
+
 # ---------------------------------------------------------------- the site in a real browser
 
 SCREENSHOTS = REPO / "_build" / "screenshots"
@@ -125,8 +249,8 @@ AUDITED_SEARCH: dict[str, PageReport] = {}  # the search page, audited too (it i
 
 
 @pytest.fixture(scope="session")
-def browser_reports(build) -> dict[str, PageReport]:
-    """Every page of the built site, loaded in headless Chromium with the network cut off: any
+def browser_reports(build, zh_build) -> dict[str, PageReport]:
+    """Every page of the built site, English and Chinese (``zh/``), loaded in headless Chromium with the network cut off: any
     request that does not go to 127.0.0.1 is recorded and aborted. Each page is then audited with
     axe-core in light and dark mode (when axe-core is installed: ``npm ci``; required under CI)."""
     if not (build.html / "intro.html").exists():
@@ -157,23 +281,28 @@ def browser_reports(build) -> dict[str, PageReport]:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.route("**/*", offline)
-        for entry in toc_entries():
+        for entry in [*toc_entries(), *(f"zh/{entry}" for entry in toc_entries())]:
             blocked.clear()
             shot = f"{entry.replace('/', '__')}.png"
             report = visit(context, base_url, entry, SCREENSHOTS / shot, axe, DARK_SCREENSHOTS)
             report.blocked_requests = list(blocked)
             reports[entry] = report
         blocked.clear()
-        SEARCHES.update({query: search_hits(context, base_url, query) for query in SEARCHES})
+        SEARCHES.update({query: search_hits(context, base_url, query) for query in ENGLISH_QUERIES})
+        SEARCHES.update({query: search_hits(context, f"{base_url}/zh", query)
+                         for query in CHINESE_QUERIES})
         if axe is not None:
-            searched = audit_search(context, base_url, "Jacobian", axe)
-            AUDITED_SEARCH[searched.name] = searched
+            for prefix, query in (("", "Jacobian"), ("/zh", "雅可比矩阵")):
+                searched = audit_search(context, f"{base_url}{prefix}", query, axe)
+                AUDITED_SEARCH[f"{prefix}{searched.name}"] = searched
         SEARCHES["blocked"] = list(blocked)
         browser.close()
     return reports
 
 
-SEARCHES: dict[str, list[str]] = {"Jacobian": [], "temperature": []}
+ENGLISH_QUERIES = ["Jacobian", "temperature"]
+CHINESE_QUERIES = ["交叉熵", "温度", "注意力"]
+SEARCHES: dict[str, list[str]] = {}
 
 
 def test_search_finds_the_chapters(browser_reports):
@@ -181,6 +310,31 @@ def test_search_finds_the_chapters(browser_reports):
     assert not SEARCHES["blocked"]
     assert any("Jacobian" in title for title in SEARCHES["Jacobian"]), SEARCHES["Jacobian"]
     assert any("What softmax is" in title for title in SEARCHES["temperature"]), SEARCHES["temperature"]
+
+
+def test_chromium_has_a_chinese_font(browser_reports):
+    """The Chinese pages' glyphs render (not as boxes) in the screenshots: fontconfig, which
+    Chromium uses, has a font covering Chinese (.ci/run installs fonts-wqy-microhei)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("fc-list (fontconfig) is missing under CI")
+        pytest.skip("fc-list not found")
+    fonts = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True).stdout
+    assert fonts.strip(), "no font with Chinese glyphs: apt-get install fonts-wqy-microhei"
+
+
+def test_chinese_search_finds_the_chapters_by_chinese_words(browser_reports):
+    """The Chinese site's search (Sphinx's Chinese search, words segmented by jieba) finds the
+    chapters by Chinese words: a word of a chapter's title finds that chapter."""
+    assert any("交叉熵及其梯度" in title for title in SEARCHES["交叉熵"]), SEARCHES["交叉熵"]
+    assert any("softmax 是什么" in title for title in SEARCHES["温度"]), SEARCHES["温度"]
+    assert any("注意力中的 softmax" in title for title in SEARCHES["注意力"]), SEARCHES["注意力"]
+
+
+def chapter_page(name: str) -> bool:
+    """Whether a visited page (``chapters/...`` or ``zh/chapters/...``) is a chapter."""
+    return name.removeprefix("zh/").startswith("chapters/")
 
 
 def failures(reports: dict[str, PageReport], attribute: str) -> dict[str, object]:
@@ -191,13 +345,14 @@ def test_every_formula_is_typeset(browser_reports):
     assert not failures(browser_reports, "untypeset_math"), "math elements MathJax did not typeset"
     assert not failures(browser_reports, "raw_tex"), "raw TeX left in the rendered text"
     typeset = {name: r.typeset_math for name, r in browser_reports.items()}
-    assert typeset["intro"] > 0 and all(typeset[e] > 0 for e in typeset if e.startswith("chapters/"))
+    assert typeset["intro"] > 0 and typeset["zh/intro"] > 0
+    assert all(typeset[e] > 0 for e in typeset if chapter_page(e))
 
 
 def test_every_image_loads(browser_reports):
     assert not failures(browser_reports, "broken_images")
     for name, report in browser_reports.items():
-        if name.startswith("chapters/"):
+        if chapter_page(name):
             assert report.images > 0, f"{name} shows no figure"
 
 
@@ -216,7 +371,7 @@ def test_no_javascript_console_errors(browser_reports):
 def test_launch_menu_and_download_button_are_present(browser_reports):
     for name, report in browser_reports.items():
         assert report.has_download, f"{name}: no download button"
-        if name.startswith("chapters/"):
+        if chapter_page(name):
             assert report.has_launch_binder and report.has_launch_colab, f"{name}: launch menu incomplete"
 
 
@@ -279,7 +434,7 @@ def test_figures_stay_legible_in_dark_mode(browser_reports):
     if not AXE["installed"]:
         pytest.skip(f"axe-core not installed: {AXE_HINT}")
     for name, report in browser_reports.items():
-        if name.startswith("chapters/") and report.images:
+        if chapter_page(name) and report.images:
             assert report.dark_figures, f"{name}: no figure found in dark mode"
     dark = {f"{name}: {figure.src.rsplit('/', 1)[-1]}": figure.background
             for name, report in browser_reports.items() for figure in report.dark_figures
