@@ -283,7 +283,7 @@ def _search_page(context, base_url: str, query: str):
     page.goto(f"{base_url}/search.html?q={query}", wait_until="networkidle")
     page.wait_for_function(
         "() => document.querySelector('#search-results') &&"
-        " /found|did not match/i.test(document.querySelector('#search-results').textContent)",
+        " /found|did not match|搜索完成|没有匹配/i.test(document.querySelector('#search-results').textContent)",
         timeout=20000,
     )
     return page
