@@ -96,6 +96,10 @@ def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: 
     derived.setdefault("execute", {})["cache"] = str(cache)
     sphinx_config = derived["sphinx"].setdefault("config", {})
     sphinx_config["language"] = LANGUAGE
+    # myst-nb's prompt of a hidden code cell has no translation of its own; the book hides only
+    # code cells' sources (the tag hide-input), so "Show code cell source" is 显示代码.
+    sphinx_config["nb_code_prompt_show"] = "显示代码"
+    sphinx_config["nb_code_prompt_hide"] = "隐藏代码"
     sphinx_config["language_switch"] = SWITCH_TO_ENGLISH
     return derived
 
