@@ -11,7 +11,8 @@ Steps (``tools/build_edition.py zh``):
    ``_build/zh/.jupyter_cache`` with the English execution time. Jupyter Book then finds every
    notebook there and runs none (the tests check the build log for it).
 3. Derive ``_build/zh/source/_config.yml`` from ``_config.yml``: ``language: zh_CN`` (the theme's
-   own strings in Chinese, ``<html lang="zh-CN">``, Chinese search with jieba), the translated
+   own strings in Chinese, ``<html lang="zh-CN">``, Chinese search with jieba and the glossary's
+   terms as its words), the prompts of hidden cells in Chinese, the translated
    title, that cache, absolute extension folders, and the language switch pointing back to the
    English pages.
 4. ``jupyter-book build --all -W -n --keep-going`` on the copy, into ``_build/zh/build``; the site is
@@ -25,6 +26,7 @@ paragraph where the notebook's glue data is not visible, so every ``{glue:text}`
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import time
@@ -36,7 +38,7 @@ import yaml
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 
-from . import catalogue, translate
+from . import catalogue, check, translate
 from .derived import (ENGLISH_CACHE, ROOT, book_config, jupyter_book_executable,
                       with_absolute_extensions, write_config)
 
@@ -48,6 +50,7 @@ ASSETS = ["references.bib", "_static", "images"]
 # The language switch of each edition: the other edition's label and where its root is, seen from
 # this edition's root (the Chinese site is the folder zh/ of the English one).
 SWITCH_TO_ENGLISH = {"label": "English", "hreflang": "en", "root": "../"}
+SEARCH_DICTIONARY = "_search_words.txt"  # jieba's user dictionary, in the translated copy
 
 
 def english_outputs(notebook: nbformat.NotebookNode, cache) -> tuple[nbformat.NotebookNode, dict]:
@@ -89,7 +92,20 @@ def write_pages(source: Path, english_cache, zh_cache) -> int:
     return translated_messages
 
 
-def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: Path) -> dict[str, Any]:
+def write_search_dictionary(source: Path) -> Path:
+    """jieba's user dictionary for Sphinx's Chinese search: the glossary's Chinese terms.
+
+    jieba's own dictionary cuts 交叉熵 into 交叉 + 熵, and the search page looks a query up as one
+    word, so 交叉熵 would find nothing; listed here, each term is also one word of the index."""
+    terms = sorted({term.chinese for term in check.glossary()
+                    if re.search(r"[\u4e00-\u9fff]", term.chinese) and " " not in term.chinese})
+    path = source / SEARCH_DICTIONARY
+    path.write_text("".join(f"{term} 100000\n" for term in terms), encoding="utf-8")
+    return path
+
+
+def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: Path,
+              search_dictionary: Path) -> dict[str, Any]:
     """The Chinese edition's configuration, derived from the book's parsed ``_config.yml``."""
     derived = with_absolute_extensions(config)
     derived["title"] = book_translations.get(config["title"], config["title"])
@@ -100,6 +116,10 @@ def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: 
     # code cells' sources (the tag hide-input), so "Show code cell source" is 显示代码.
     sphinx_config["nb_code_prompt_show"] = "显示代码"
     sphinx_config["nb_code_prompt_hide"] = "隐藏代码"
+    # sphinx-togglebutton's hint has a zh-cn catalogue that language zh_CN does not find.
+    sphinx_config["togglebutton_hint"] = "点击显示"
+    sphinx_config["togglebutton_hint_hide"] = "点击隐藏"
+    sphinx_config["html_search_options"] = {"dict": str(search_dictionary)}
     sphinx_config["language_switch"] = SWITCH_TO_ENGLISH
     return derived
 
@@ -124,7 +144,8 @@ def write_source(work: Path, english_cache: Path) -> int:
         elif path.exists():
             shutil.copy2(path, source / name)
     count = write_pages(source, get_cache(str(english_cache)), get_cache(str(cache)))
-    write_config(zh_config(book_config(), book_translations, cache), source,
+    write_config(zh_config(book_config(), book_translations, cache,
+                           write_search_dictionary(source)), source,
                  "tools/build_edition.py zh")
     return count + len(book_translations)
 
