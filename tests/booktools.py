@@ -70,3 +70,17 @@ def readme_command(heading_words: str) -> str:
     if match is None:
         raise AssertionError(f"no bash block after {heading_words!r} in README.md")
     return match.group(1).strip()
+
+
+def wait_for_fresh_file(path: Path, since: float, timeout: float, what: str) -> None:
+    """Wait until ``path`` exists and was written after ``since`` (the log another xdist worker
+    writes when a build of this session ends); fail after ``timeout`` seconds."""
+    import time
+
+    import pytest
+
+    deadline = time.time() + timeout
+    while not (path.exists() and path.stat().st_mtime >= since):
+        if time.time() > deadline:
+            pytest.fail(f"{what} did not finish: no fresh {path}")
+        time.sleep(2)

@@ -1,7 +1,7 @@
 """Load built pages in headless Chromium (Debian's ``chromium``, driven by Playwright) and report
 what a reader would trip over: untypeset math, broken images, network requests, 404s, console
 errors, and accessibility violations found by axe-core in the theme's light and dark modes.
-Used by tests/test_book_build.py."""
+Used by tests/test_book_build.py and tests/test_chinese_edition.py."""
 
 from __future__ import annotations
 
@@ -305,3 +305,57 @@ def audit_search(context, base_url: str, query: str, axe: str) -> PageReport:
     report.audited_modes, report.violations, _ = audit_modes(page, report.name, axe)
     page.close()
     return report
+
+
+@dataclass
+class SiteVisit:
+    """What ``browse`` saw: a report per page, the search hits per query, the audited search
+    pages, and the requests that tried to leave the machine during the searches."""
+    reports: dict[str, PageReport]
+    searches: dict[str, list[str]]
+    audited_searches: dict[str, PageReport]
+    blocked_in_searches: list[str]
+
+
+def browse(html: Path, names: list[str], executable: str, screenshots: Path, axe: str | None,
+           dark_shots: Path | None, searches: list[tuple[str, str]],
+           audited_searches: list[tuple[str, str]]) -> SiteVisit:
+    """Serve ``html`` on 127.0.0.1 and open every page ``names`` (paths without ``.html``) in
+    headless Chromium with the network cut off: any request that does not go to 127.0.0.1 is
+    recorded and aborted. Each page is inspected and screenshot (``visit``) and, with ``axe``,
+    audited in light and dark mode. Then run each search ``(folder, query)`` (``folder`` is the
+    site's own root, "" or e.g. "zh", whose search page is used) and audit the search pages
+    ``audited_searches`` the same way."""
+    from playwright.sync_api import sync_playwright
+
+    reports: dict[str, PageReport] = {}
+    blocked: list[str] = []
+    found: dict[str, list[str]] = {}
+    audited: dict[str, PageReport] = {}
+
+    def offline(route):
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    with serve(html) as base_url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route("**/*", offline)
+        for name in names:
+            blocked.clear()
+            shot = screenshots / f"{name.replace('/', '__')}.png"
+            report = visit(context, base_url, name, shot, axe, dark_shots)
+            report.blocked_requests = list(blocked)
+            reports[name] = report
+        blocked.clear()
+        for folder, query in searches:
+            found[query] = search_hits(context, "/".join(filter(None, [base_url, folder])), query)
+        if axe is not None:
+            for folder, query in audited_searches:
+                searched = audit_search(context, "/".join(filter(None, [base_url, folder])), query, axe)
+                audited[f"{folder}/{searched.name}" if folder else searched.name] = searched
+        browser.close()
+    return SiteVisit(reports, found, audited, list(blocked))

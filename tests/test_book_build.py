@@ -25,8 +25,8 @@ import pytest
 
 from booktools import REPO, chapter_notebooks, config, load_notebook, toc_entries
 from browser import (
-    AXE_FAILING_IMPACTS, AXE_HINT, CHROMIUM_ARGS, INSTALL_HINT, MODES, PageReport, audit_search,
-    axe_source, chromium_executable, is_local, search_hits, serve, visit,
+    AXE_FAILING_IMPACTS, AXE_HINT, INSTALL_HINT, MODES, PageReport, axe_source, browse,
+    chromium_executable, is_local,
 )
 
 BUILD_ROOT = REPO / "_build" / "test-build"
@@ -40,25 +40,34 @@ class Build:
     html: Path
 
 
+def run_build(command: list[str], log_folder: Path, html: Path) -> Build:
+    """Run a build command from the repository root; keep its log in ``log_folder/build.log``."""
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)
+    log = result.stdout + result.stderr
+    log_folder.mkdir(parents=True, exist_ok=True)
+    (log_folder / "build.log").write_text(log, encoding="utf-8")
+    return Build(result.returncode, log, html)
+
+
 @pytest.fixture(scope="session")
 def build() -> Build:
     shutil.rmtree(BUILD_ROOT, ignore_errors=True)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", "--all", "-W", "-n", "--keep-going",
                "--path-output", str(BUILD_ROOT), str(REPO)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)
-    log = result.stdout + result.stderr
-    BUILD_ROOT.mkdir(parents=True, exist_ok=True)
-    (BUILD_ROOT / "build.log").write_text(log, encoding="utf-8")
-    return Build(result.returncode, log, BUILD_ROOT / "_build" / "html")
+    return run_build(command, BUILD_ROOT, BUILD_ROOT / "_build" / "html")
+
+
+def assert_built_with_no_warnings(built: Build, what: str, log_folder: Path) -> None:
+    warnings = [line for line in built.log.splitlines() if SPHINX_WARNING.search(line)]
+    assert built.returncode == 0 and not warnings, (
+        f"{what} failed (exit {built.returncode}); see {log_folder / 'build.log'}:\n"
+        + "\n".join(warnings[:40] or built.log.splitlines()[-40:])
+    )
 
 
 def test_book_builds_from_clean_with_no_warnings(build):
-    warnings = [line for line in build.log.splitlines() if SPHINX_WARNING.search(line)]
-    assert build.returncode == 0 and not warnings, (
-        f"jupyter-book build failed (exit {build.returncode}); see {BUILD_ROOT / 'build.log'}:\n"
-        + "\n".join(warnings[:40] or build.log.splitlines()[-40:])
-    )
+    assert_built_with_no_warnings(build, "jupyter-book build", BUILD_ROOT)
 
 
 def pages(build: Build) -> list[Path]:
@@ -116,130 +125,6 @@ def test_every_figure_has_a_caption_and_alt_text(build):
         assert captions >= figures, f"{entry}: {figures} figures but {captions} captions"
 
 
-# ---------------------------------------------------------------- the Chinese edition
-
-ZH_WORK = BUILD_ROOT / "zh"
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@dataclass(frozen=True)
-class ChineseBuild:
-    returncode: int
-    log: str
-    html: Path
-
-
-@pytest.fixture(scope="session")
-def zh_build(build) -> ChineseBuild:
-    """The Chinese edition, built by the README's command (``tools/build_edition.py zh``) after the
-    English build, from its jupyter cache, into the English site's ``zh/`` folder (as served)."""
-    site = build.html / "zh"
-    command = [sys.executable, str(REPO / "tools" / "build_edition.py"), "zh",
-               "--cache", str(BUILD_ROOT / "_build" / ".jupyter_cache"),
-               "--work", str(ZH_WORK), "--site", str(site)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)
-    log = result.stdout + result.stderr
-    ZH_WORK.mkdir(parents=True, exist_ok=True)
-    (ZH_WORK / "build.log").write_text(log, encoding="utf-8")
-    return ChineseBuild(result.returncode, log, site)
-
-
-def test_chinese_edition_builds_with_no_warnings(zh_build):
-    warnings = [line for line in zh_build.log.splitlines() if SPHINX_WARNING.search(line)]
-    assert zh_build.returncode == 0 and not warnings, (
-        f"Chinese edition failed (exit {zh_build.returncode}); see {ZH_WORK / 'build.log'}:\n"
-        + "\n".join(warnings[:40] or zh_build.log.splitlines()[-40:])
-    )
-
-
-def test_chinese_edition_executes_no_notebook(zh_build):
-    """Every chapter comes from the edition's cache, filled from the English build's outputs."""
-    executed = [line for line in zh_build.log.splitlines() if "Executing notebook" in line]
-    cached = [line for line in zh_build.log.splitlines() if "Using cached notebook" in line]
-    assert not executed, "the Chinese edition executed notebooks:\n" + "\n".join(executed)
-    assert len(cached) == len(chapter_notebooks())
-
-
-def article_prose(html: str) -> str:
-    """The text of a page's article without code cells, code and math (what a translator wrote)."""
-    found = re.search(r'<article class="bd-article">(.*?)</article>', html, re.S)
-    body = found.group(1) if found else html
-    body = re.sub(r'<div class="cell_input.*?</div>\s*</div>', " ", body, flags=re.S)
-    body = re.sub(r'<pre.*?</pre>|<code.*?</code>|<script.*?</script>'
-                  r'|<span class="math[^"]*">.*?</span>|<div class="math[^"]*">.*?</div>', " ", body,
-                  flags=re.S)
-    return re.sub(r"<[^>]+>", " ", body)
-
-
-def test_chinese_edition_has_every_page_in_chinese(build, zh_build):
-    """Every toc page exists under zh/ and declares lang="zh-CN"; its prose has Chinese text, and
-    a chapter's prose has more Chinese characters than Latin letters (the English chapter: none)."""
-    for entry in toc_entries():
-        page = zh_build.html / f"{entry}.html"
-        assert page.exists(), f"zh/{entry}.html is missing"
-        html = page.read_text(encoding="utf-8")
-        assert re.search(r'<html[^>]* lang="zh-CN"', html), f"zh/{entry}: not lang=zh-CN"
-        prose = article_prose(html)
-        chinese, latin = len(CJK.findall(prose)), len(re.findall(r"[A-Za-z]", prose))
-        assert chinese >= 20, f"zh/{entry}: no Chinese text"
-        if entry.startswith("chapters/"):
-            assert chinese > latin, f"zh/{entry}: {chinese} Chinese characters, {latin} Latin letters"
-            english = article_prose((build.html / f"{entry}.html").read_text(encoding="utf-8"))
-            assert len(CJK.findall(english)) < 0.01 * len(re.findall(r"[A-Za-z]", english))
-
-
-def _language_switch(html: str) -> str:
-    match = re.search(r'<a class="btn btn-sm language-switch" href="([^"]+)"', html)
-    return match.group(1) if match else ""
-
-
-def test_every_page_links_to_the_same_page_in_the_other_language(build, zh_build):
-    for entry in toc_entries():
-        english = build.html / f"{entry}.html"
-        chinese = zh_build.html / f"{entry}.html"
-        to_chinese = _language_switch(english.read_text(encoding="utf-8"))
-        to_english = _language_switch(chinese.read_text(encoding="utf-8"))
-        assert to_chinese and (english.parent / to_chinese).resolve() == chinese.resolve(), entry
-        assert to_english and (chinese.parent / to_english).resolve() == english.resolve(), entry
-
-
-def _pasted(page: Path) -> list[str]:
-    """The glued values of a built page (myst-nb renders ``{glue:text}`` as span.pasted-text)."""
-    return re.findall(r'<span class="pasted-text">([^<]*)</span>', page.read_text(encoding="utf-8"))
-
-
-def test_chinese_chapters_show_the_same_glued_numbers(build, zh_build):
-    """Chapter 5's numbers (and every chapter's) appear in the Chinese chapter: the same values,
-    as often. A glued number is computed once, by the English notebook."""
-    for path in chapter_notebooks():
-        english = _pasted(build.html / "chapters" / f"{path.stem}.html")
-        chinese = _pasted(zh_build.html / "chapters" / f"{path.stem}.html")
-        assert sorted(chinese) == sorted(english), path.name
-    assert len(_pasted(zh_build.html / "chapters" / "05_worked_example.html")) >= 20
-
-
-def _code_inputs(page: Path) -> list[str]:
-    html = page.read_text(encoding="utf-8")
-    return re.findall(r'<div class="cell_input[^"]*"[^>]*>(.*?)</div>\s*</div>', html, re.S)
-
-
-def test_code_cells_are_identical_in_both_editions(build, zh_build):
-    for path in chapter_notebooks():
-        english = _code_inputs(build.html / "chapters" / f"{path.stem}.html")
-        chinese = _code_inputs(zh_build.html / "chapters" / f"{path.stem}.html")
-        assert english and chinese == english, f"{path.name}: the code cells differ"
-
-
-def test_chinese_figures_have_translated_captions_and_alt_text(zh_build):
-    for path in chapter_notebooks():
-        html = (zh_build.html / "chapters" / f"{path.stem}.html").read_text(encoding="utf-8")
-        for tag in re.findall(r"<img [^>]*src=\"[^\"]*_images/[^>]*>", html):
-            alt = re.search(r'alt="([^"]*)"', tag)
-            assert alt and CJK.search(alt.group(1)), f"zh {path.stem}: alt text not in Chinese: {tag[:120]}"
-        for caption in re.findall(r"<figcaption>(.*?)</figcaption>", html, re.S):
-            assert CJK.search(caption), f"zh {path.stem}: caption not in Chinese: {caption[:120]}"
-
-
 # ---------------------------------------------------------------- the site in a real browser
 
 SCREENSHOTS = REPO / "_build" / "screenshots"
@@ -249,10 +134,11 @@ AUDITED_SEARCH: dict[str, PageReport] = {}  # the search page, audited too (it i
 
 
 @pytest.fixture(scope="session")
-def browser_reports(build, zh_build) -> dict[str, PageReport]:
-    """Every page of the built site, English and Chinese (``zh/``), loaded in headless Chromium with the network cut off: any
+def browser_reports(build) -> dict[str, PageReport]:
+    """Every page of the built site, loaded in headless Chromium with the network cut off: any
     request that does not go to 127.0.0.1 is recorded and aborted. Each page is then audited with
-    axe-core in light and dark mode (when axe-core is installed: ``npm ci``; required under CI)."""
+    axe-core in light and dark mode (when axe-core is installed: ``npm ci``; required under CI).
+    The Chinese edition's pages: tests/test_chinese_edition.py."""
     if not (build.html / "intro.html").exists():
         pytest.fail("the book did not build; see test_book_builds_from_clean_with_no_warnings")
     executable = chromium_executable()
@@ -264,44 +150,16 @@ def browser_reports(build, zh_build) -> dict[str, PageReport]:
     if axe is None and os.environ.get("CI") == "true":
         pytest.fail(f"axe-core is missing under CI: {AXE_HINT}")
     AXE["installed"] = axe is not None
-    from playwright.sync_api import sync_playwright
-
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    reports: dict[str, PageReport] = {}
-    blocked: list[str] = []
-
-    def offline(route):
-        if is_local(route.request.url):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    with serve(build.html) as base_url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route("**/*", offline)
-        for entry in [*toc_entries(), *(f"zh/{entry}" for entry in toc_entries())]:
-            blocked.clear()
-            shot = f"{entry.replace('/', '__')}.png"
-            report = visit(context, base_url, entry, SCREENSHOTS / shot, axe, DARK_SCREENSHOTS)
-            report.blocked_requests = list(blocked)
-            reports[entry] = report
-        blocked.clear()
-        SEARCHES.update({query: search_hits(context, base_url, query) for query in ENGLISH_QUERIES})
-        SEARCHES.update({query: search_hits(context, f"{base_url}/zh", query)
-                         for query in CHINESE_QUERIES})
-        if axe is not None:
-            for prefix, query in (("", "Jacobian"), ("/zh", "雅可比矩阵")):
-                searched = audit_search(context, f"{base_url}{prefix}", query, axe)
-                AUDITED_SEARCH[f"{prefix}{searched.name}"] = searched
-        SEARCHES["blocked"] = list(blocked)
-        browser.close()
-    return reports
+    seen = browse(build.html, toc_entries(), executable, SCREENSHOTS, axe, DARK_SCREENSHOTS,
+                  [("", query) for query in ENGLISH_QUERIES], [("", "Jacobian")])
+    SEARCHES.update(seen.searches)
+    SEARCHES["blocked"] = seen.blocked_in_searches
+    AUDITED_SEARCH.update(seen.audited_searches)
+    return seen.reports
 
 
 ENGLISH_QUERIES = ["Jacobian", "temperature"]
-CHINESE_QUERIES = ["交叉熵", "温度", "注意力"]
 SEARCHES: dict[str, list[str]] = {}
 
 
@@ -310,26 +168,6 @@ def test_search_finds_the_chapters(browser_reports):
     assert not SEARCHES["blocked"]
     assert any("Jacobian" in title for title in SEARCHES["Jacobian"]), SEARCHES["Jacobian"]
     assert any("What softmax is" in title for title in SEARCHES["temperature"]), SEARCHES["temperature"]
-
-
-def test_chromium_has_a_chinese_font(browser_reports):
-    """The Chinese pages' glyphs render (not as boxes) in the screenshots: fontconfig, which
-    Chromium uses, has a font covering Chinese (.ci/run installs fonts-wqy-microhei)."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("fc-list (fontconfig) is missing under CI")
-        pytest.skip("fc-list not found")
-    fonts = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True).stdout
-    assert fonts.strip(), "no font with Chinese glyphs: apt-get install fonts-wqy-microhei"
-
-
-def test_chinese_search_finds_the_chapters_by_chinese_words(browser_reports):
-    """The Chinese site's search (Sphinx's Chinese search, words segmented by jieba) finds the
-    chapters by Chinese words: a word of a chapter's title finds that chapter."""
-    assert any("交叉熵及其梯度" in title for title in SEARCHES["交叉熵"]), SEARCHES["交叉熵"]
-    assert any("softmax 是什么" in title for title in SEARCHES["温度"]), SEARCHES["温度"]
-    assert any("注意力中的 softmax" in title for title in SEARCHES["注意力"]), SEARCHES["注意力"]
 
 
 def chapter_page(name: str) -> bool:
@@ -345,8 +183,7 @@ def test_every_formula_is_typeset(browser_reports):
     assert not failures(browser_reports, "untypeset_math"), "math elements MathJax did not typeset"
     assert not failures(browser_reports, "raw_tex"), "raw TeX left in the rendered text"
     typeset = {name: r.typeset_math for name, r in browser_reports.items()}
-    assert typeset["intro"] > 0 and typeset["zh/intro"] > 0
-    assert all(typeset[e] > 0 for e in typeset if chapter_page(e))
+    assert typeset["intro"] > 0 and all(typeset[e] > 0 for e in typeset if chapter_page(e))
 
 
 def test_every_image_loads(browser_reports):
@@ -383,6 +220,8 @@ def test_internal_links_resolve(build, browser_reports):
             parts = urlsplit(link)
             if not is_local(link) or parts.scheme not in {"http", "https"}:
                 continue
+            if parts.path.startswith("/zh/"):
+                continue  # the Chinese edition, built by tests/test_chinese_edition.py, which checks these
             target = build.html / parts.path.lstrip("/")
             if target.is_dir():
                 target = target / "index.html"
@@ -469,11 +308,7 @@ def student_build(build) -> Build:
     command = [sys.executable, str(REPO / "tools" / "build_edition.py"), "student",
                "--output", str(STUDENT_ROOT),
                "--cache", str(BUILD_ROOT / "_build" / ".jupyter_cache")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)
-    log = result.stdout + result.stderr
-    STUDENT_ROOT.mkdir(parents=True, exist_ok=True)
-    (STUDENT_ROOT / "build.log").write_text(log, encoding="utf-8")
-    return Build(result.returncode, log, STUDENT_ROOT / "_build" / "html")
+    return run_build(command, STUDENT_ROOT, STUDENT_ROOT / "_build" / "html")
 
 
 @dataclass
@@ -599,11 +434,7 @@ def chapter_solutions() -> list[tuple[Path, list[Solution], str]]:
 
 
 def test_student_edition_builds_with_no_warnings(student_build):
-    warnings = [line for line in student_build.log.splitlines() if SPHINX_WARNING.search(line)]
-    assert student_build.returncode == 0 and not warnings, (
-        f"student edition failed (exit {student_build.returncode}); see {STUDENT_ROOT / 'build.log'}:\n"
-        + "\n".join(warnings[:40] or student_build.log.splitlines()[-40:])
-    )
+    assert_built_with_no_warnings(student_build, "the student edition", STUDENT_ROOT)
 
 
 def test_student_edition_reuses_the_main_build_cache(student_build):

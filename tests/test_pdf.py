@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from booktools import REPO, chapter_notebooks, config, load_notebook, source_of, toc_entries
+from booktools import (REPO, chapter_notebooks, config, load_notebook, source_of, toc_entries,
+                       wait_for_fresh_file)
 from test_book_build import BUILD_ROOT, SPHINX_WARNING, chapter_solutions, distinctive_fragments
 
 PDF_ROOT = REPO / "_build" / "test-pdf"
@@ -66,12 +67,8 @@ def _site_is_built_in_this_session(session: pytest.Session) -> bool:
 
 def _wait_for_the_site_cache() -> Path:
     """The website's jupyter cache, once ``tests/test_book_build.py`` has built the site."""
-    log = BUILD_ROOT / "build.log"
-    deadline = time.time() + SITE_BUILD_TIMEOUT
-    while not (log.exists() and log.stat().st_mtime >= STARTED):
-        if time.time() > deadline:
-            pytest.fail(f"the website build of this session did not finish: no fresh {log}")
-        time.sleep(2)
+    wait_for_fresh_file(BUILD_ROOT / "build.log", STARTED, SITE_BUILD_TIMEOUT,
+                        "the website build of this session")
     return BUILD_ROOT / "_build" / ".jupyter_cache"
 
 

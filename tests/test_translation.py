@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
-
 from booktools import REPO, chapter_notebooks
 
 sys.path.insert(0, str(REPO / "tools"))
@@ -130,7 +128,7 @@ def test_translated_notebook_keeps_every_code_cell(path):
     translations = catalogue.translations(catalogue.domain(path), LANGUAGE)
     translated = translate.translate_notebook(notebook, translations)
     assert [c["id"] for c in translated["cells"]] == [c["id"] for c in notebook["cells"]]
-    for english, chinese in zip(notebook["cells"], translated["cells"]):
+    for english, chinese in zip(notebook["cells"], translated["cells"], strict=True):
         if english["cell_type"] == "code":
             assert chinese["source"] == english["source"]
             assert chinese["metadata"].get("tags") == english["metadata"].get("tags")

@@ -40,8 +40,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .derived import (ENGLISH_CACHE, ROOT, book_config, jupyter_book_executable,
-                      with_absolute_extensions)
+from .derived import (
+    ENGLISH_CACHE,
+    ROOT,
+    book_config,
+    jupyter_book_executable,
+    with_absolute_extensions,
+)
 from .derived import write_config as write_derived_config
 
 TITLE_SUFFIX = " (student edition)"

@@ -39,8 +39,14 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 
 from . import catalogue, check, translate
-from .derived import (ENGLISH_CACHE, ROOT, book_config, jupyter_book_executable,
-                      with_absolute_extensions, write_config)
+from .derived import (
+    ENGLISH_CACHE,
+    ROOT,
+    book_config,
+    jupyter_book_executable,
+    with_absolute_extensions,
+    write_config,
+)
 
 LANGUAGE = "zh_CN"
 HTML_LANGUAGE = "zh-CN"
@@ -120,6 +126,7 @@ def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: 
     sphinx_config["togglebutton_hint"] = "点击显示"
     sphinx_config["togglebutton_hint_hide"] = "点击隐藏"
     sphinx_config["html_search_options"] = {"dict": str(search_dictionary)}
+    sphinx_config["proof_prefix"] = "证明："  # _ext/proof_prefix.py
     sphinx_config["language_switch"] = SWITCH_TO_ENGLISH
     return derived
 
