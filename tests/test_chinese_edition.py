@@ -166,7 +166,7 @@ def test_chinese_figures_have_translated_captions_and_alt_text(zh_build):
             assert CJK.search(caption), f"zh {path.stem}: caption not in Chinese: {caption[:120]}"
 
 
-ENGLISH_LABELS = ["Proof. ", "Show code cell source", "Click to show", "Solution to Exercise",
+ENGLISH_LABELS = ["Proof. ", "Show code cell source", "Click to show", "Solution to",
                   "Search this book", "Contents"]
 
 

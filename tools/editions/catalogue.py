@@ -24,7 +24,7 @@ from . import segments
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
-BOOK_CATALOGUE = "book"            # the title (_config.yml) and the part captions (_toc.yml)
+BOOK_CATALOGUE = "book"  # the title and author (_config.yml) and the part captions (_toc.yml)
 EXTRA_PAGES = ["_notation_table.md"]  # pages that are included in others, not listed in the toc
 
 
@@ -93,10 +93,11 @@ def page_messages(page: Path, root: Path = ROOT) -> list[Message]:
 
 
 def book_messages(root: Path = ROOT) -> list[Message]:
-    """The book's title and the part captions of its table of contents."""
+    """The book's title and author, and the part captions of its table of contents."""
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    found = [Message(config["title"], "_config.yml#title")]
+    found = [Message(config["title"], "_config.yml#title"),
+             Message(config["author"], "_config.yml#author")]
     found += [Message(part["caption"], "_toc.yml#caption") for part in toc.get("parts", [])
               if part.get("caption")]
     return found

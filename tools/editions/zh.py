@@ -115,6 +115,7 @@ def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: 
     """The Chinese edition's configuration, derived from the book's parsed ``_config.yml``."""
     derived = with_absolute_extensions(config)
     derived["title"] = book_translations.get(config["title"], config["title"])
+    derived["author"] = book_translations.get(config["author"], config["author"])
     derived.setdefault("execute", {})["cache"] = str(cache)
     sphinx_config = derived["sphinx"].setdefault("config", {})
     sphinx_config["language"] = LANGUAGE
@@ -127,6 +128,7 @@ def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: 
     sphinx_config["togglebutton_hint_hide"] = "点击隐藏"
     sphinx_config["html_search_options"] = {"dict": str(search_dictionary)}
     sphinx_config["proof_prefix"] = "证明："  # _ext/proof_prefix.py
+    sphinx_config["search_bar_text"] = "搜索本书……"  # _ext/language_switch.py
     sphinx_config["language_switch"] = SWITCH_TO_ENGLISH
     return derived
 
