@@ -451,6 +451,7 @@ def test_student_edition_has_every_page_and_its_title(student_build):
     assert not missing, f"pages missing from the student edition: {missing}"
     intro = (student_build.html / "intro.html").read_text(encoding="utf-8")
     assert "(student edition)" in intro
+    assert "language-switch" not in intro  # no Chinese student edition beside it to link to
 
 
 def test_the_test_finds_every_solution_in_the_normal_build(build):

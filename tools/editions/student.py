@@ -9,6 +9,7 @@ only in:
   (``{solution-start}`` ... ``{solution-end}``, including their code cells);
 - the title, which gets the suffix " (student edition)", and the name of the PDF
   (``softmax-notes-student.pdf``, see ``--pdf``);
+- no language switch (``_ext/language_switch.py``): there is no Chinese student edition to link to;
 - paths Jupyter Book resolves relative to the configuration file (``sphinx.local_extensions``),
   made absolute, and ``execute.cache``: by default the jupyter cache of the normal site build
   (``_build/.jupyter_cache``), so that notebooks executed for the website are not run again.
@@ -63,6 +64,8 @@ def student_config(config: dict[str, Any], cache: Path) -> dict[str, Any]:
     derived = with_absolute_extensions(config, {name: folder})
     derived["title"] = f"{config.get('title', 'Softmax Notes')}{TITLE_SUFFIX}"
     derived["sphinx"].setdefault("config", {})["hide_solutions"] = True
+    # The student edition has no Chinese counterpart at zh/: no language switch (a dead link).
+    derived["sphinx"]["config"]["language_switch"] = {}
     derived.setdefault("execute", {})["cache"] = str(cache.resolve())
     latex = derived.get("latex") or {}
     derived["latex"] = latex
