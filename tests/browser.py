@@ -224,7 +224,8 @@ def dark_figures(page, shots: Path | None, stem: str) -> list[DarkFigure]:
     return found
 
 
-def audit_modes(page, name: str, axe: str, dark_shots: Path | None = None
+def audit_modes(page, name: str, axe: str, dark_shots: Path | None = None,
+                modes_to_audit: tuple[str, ...] = MODES
                 ) -> tuple[list[str], list[Violation], list[DarkFigure]]:
     """Open every collapsed solution, hidden cell and dropdown, inject axe-core and audit the page in
     light mode, then in dark mode, where its figures are also looked at (``dark_figures``). Returns
@@ -234,7 +235,7 @@ def audit_modes(page, name: str, axe: str, dark_shots: Path | None = None
     page.evaluate(_EXPAND_ALL)
     page.add_script_tag(content=axe)
     modes, violations, figures = [], [], []
-    for mode in MODES:
+    for mode in modes_to_audit:
         if page.evaluate(_SET_MODE, mode) is None:
             continue
         modes.append(mode)
@@ -245,7 +246,7 @@ def audit_modes(page, name: str, axe: str, dark_shots: Path | None = None
 
 
 def visit(context, base_url: str, name: str, screenshot: Path, axe: str | None = None,
-          dark_shots: Path | None = None) -> PageReport:
+          dark_shots: Path | None = None, modes: tuple[str, ...] = MODES) -> PageReport:
     """Open ``base_url/name.html`` in a new page of ``context``, wait for MathJax, scroll through
     the page (so every image loads), inspect it and save a full-page screenshot. With ``axe`` (the
     source of axe.min.js), then audit it in light and dark mode (``audit_modes``; screenshots of
@@ -271,8 +272,8 @@ def visit(context, base_url: str, name: str, screenshot: Path, axe: str | None =
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot), full_page=True)
     if axe is not None:
-        modes, violations, figures = audit_modes(page, name, axe, dark_shots)
-        report.audited_modes, report.violations, report.dark_figures = modes, violations, figures
+        audited, violations, figures = audit_modes(page, name, axe, dark_shots, modes)
+        report.audited_modes, report.violations, report.dark_figures = audited, violations, figures
     page.close()
     return report
 
@@ -319,11 +320,12 @@ class SiteVisit:
 
 def browse(html: Path, names: list[str], executable: str, screenshots: Path, axe: str | None,
            dark_shots: Path | None, searches: list[tuple[str, str]],
-           audited_searches: list[tuple[str, str]]) -> SiteVisit:
+           audited_searches: list[tuple[str, str]],
+           light_only: frozenset[str] = frozenset()) -> SiteVisit:
     """Serve ``html`` on 127.0.0.1 and open every page ``names`` (paths without ``.html``) in
     headless Chromium with the network cut off: any request that does not go to 127.0.0.1 is
     recorded and aborted. Each page is inspected and screenshot (``visit``) and, with ``axe``,
-    audited in light and dark mode. Then run each search ``(folder, query)`` (``folder`` is the
+    audited in light and dark mode (the pages ``light_only`` in light mode only). Then run each search ``(folder, query)`` (``folder`` is the
     site's own root, "" or e.g. "zh", whose search page is used) and audit the search pages
     ``audited_searches`` the same way."""
     from playwright.sync_api import sync_playwright
@@ -347,7 +349,8 @@ def browse(html: Path, names: list[str], executable: str, screenshots: Path, axe
         for name in names:
             blocked.clear()
             shot = screenshots / f"{name.replace('/', '__')}.png"
-            report = visit(context, base_url, name, shot, axe, dark_shots)
+            modes = ("light",) if name in light_only else MODES
+            report = visit(context, base_url, name, shot, axe, dark_shots, modes)
             report.blocked_requests = list(blocked)
             reports[name] = report
         blocked.clear()
