@@ -95,6 +95,29 @@ def test_every_message_is_translated_faithfully(name):
     assert not problems, f"{len(problems)} problem(s) in {path.relative_to(REPO)}:\n" + "\n".join(problems[:25])
 
 
+CHAPTER_CATALOGUES = [name for name in CATALOGUES if name.startswith("chapters/")]
+
+
+@pytest.mark.parametrize("name", CHAPTER_CATALOGUES)
+def test_each_chapter_gives_the_english_of_a_term_where_it_first_uses_it(name):
+    """A chapter's first paragraph or list item that uses a glossary term gives the English in
+    parentheses beside the Chinese: 雅可比矩阵（Jacobian） (issue 14: "keep English in parentheses
+    on first use"). Headings, titles, captions, alt text and table rows are not counted."""
+    translations = catalogue.translations(name, LANGUAGE)
+    prose = [(m.text, translations.get(m.text, "")) for m in catalogue.all_messages()[name]
+             if m.kind == "prose"]
+    problems = check.first_use_problems(prose, check.glossary())
+    assert not problems, "\n".join(problems)
+
+
+def test_the_first_use_check_can_fail():
+    terms = check.glossary()
+    messages = [("The Jacobian of softmax.", "softmax 的雅可比矩阵。"),
+                ("The Jacobian again.", "又是雅可比矩阵（Jacobian）。")]
+    assert check.first_use_problems(messages, terms)
+    assert not check.first_use_problems(messages[1:], terms)
+
+
 def test_the_glossary_fixes_the_terms_the_book_uses():
     terms = check.glossary()
     assert len(terms) >= 40

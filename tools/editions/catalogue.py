@@ -34,6 +34,7 @@ class Message:
 
     text: str
     location: str
+    kind: str = "prose"  # or heading, title, table, caption, alt (segments.kind)
 
 
 def toc_pages(root: Path = ROOT) -> list[Path]:
@@ -80,15 +81,16 @@ def page_messages(page: Path, root: Path = ROOT) -> list[Message]:
     """The messages of one page, in reading order."""
     relative = page.relative_to(root).as_posix()
     if page.suffix == ".md":
-        return [Message(text, relative) for text in segments.messages(page.read_text(encoding="utf-8"))]
+        return [Message(text, relative, kind)
+                for text, kind in segments.units(page.read_text(encoding="utf-8"))]
     notebook = json.loads(page.read_text(encoding="utf-8"))
     found = []
     for number, cell in enumerate(notebook["cells"]):
         where = f"{relative}#{cell.get('id', number)}"
         if cell["cell_type"] == "markdown":
-            found += [Message(text, where) for text in segments.messages("".join(cell["source"]))]
+            found += [Message(text, where, kind) for text, kind in segments.units("".join(cell["source"]))]
         elif cell["cell_type"] == "code":
-            found += [Message(text, f"{where}/{kind}") for kind, text in figure_texts(cell)]
+            found += [Message(text, f"{where}/{kind}", kind) for kind, text in figure_texts(cell)]
     return found
 
 

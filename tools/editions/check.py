@@ -229,6 +229,64 @@ def glossary_problems(english: str, translation: str, terms: list[Term]) -> list
             for term in dict.fromkeys(required) if term.chinese not in translation]
 
 
+def terms_used(english: str, terms: list[Term]) -> list[tuple[Term, str]]:
+    """The glossary terms of an English text (longest match first), each with its spelling there."""
+    prose = english_prose(english)
+    matches = sorted(((m.start(), m.end(), term) for term in terms for m in term.pattern.finditer(prose)),
+                     key=lambda m: (m[0], -(m[1] - m[0])))
+    used, end = [], -1
+    for start, stop, term in matches:
+        if start >= end:
+            used.append((term, prose[start:stop]))
+            end = stop
+    return used
+
+
+def glossed(chinese: str, translation: str) -> bool:
+    """Whether ``translation`` gives the English beside the Chinese term, within its phrase:
+    雅可比矩阵（Jacobian）, 平移不变性（shift invariance）, 温度缩放（temperature scaling）,
+    （u 为单位舍入误差，unit roundoff）, or the English first: “probably wrong”（很可能有错）."""
+    term = re.escape(chinese)
+    after = term + r"[^（。；，：\n]{0,16}[（，][”“\"]?[A-Za-z]"        # 单位舍入误差，unit roundoff）
+    before = r"[A-Za-z][”\"]?（[^）]{0,8}" + term                   # “probably wrong”（很可能有错）
+    return re.search(after, translation) is not None or re.search(before, translation) is not None
+
+
+def first_use_gaps(messages: list[tuple[str, str]], terms: list[Term]) -> list[tuple[str, Term, str]]:
+    """(English message, term, English to give) for each glossary term whose first use in a page's
+    prose (``messages``: English and translation, in reading order, paragraphs and list items
+    only) does not give the English in parentheses after the Chinese term."""
+    gaps, seen = [], set()
+    for english, translation in messages:
+        for term, spelling in terms_used(english, terms):
+            if term.english in seen or not re.search(r"[\u4e00-\u9fff]", term.chinese):
+                continue
+            seen.add(term.english)
+            if term.english not in UNGLOSSED and not glossed(term.chinese, translation):
+                gaps.append((english, term, gloss(term, spelling)))
+    return gaps
+
+
+def first_use_problems(messages: list[tuple[str, str]], terms: list[Term]) -> list[str]:
+    """``first_use_gaps`` as messages for a translator."""
+    return [f"first use of {term.chinese!r} without its English: write {term.chinese}（{english_gloss}）"
+            f" in {english.splitlines()[0][:60]!r}" for english, term, english_gloss in first_use_gaps(messages, terms)]
+
+
+def gloss(term: Term, spelling: str) -> str:
+    """The English to give in parentheses: the glossary's spelling that the text uses (strong
+    convexity, not strongly convex), singular and in lower case unless a name (Jacobian)."""
+    spellings = [s.strip() for s in term.english.split(" / ")]
+    plain = spelling.lower().replace("‐", "-")
+    for candidate in spellings:
+        if plain.startswith(candidate.lower()):
+            return candidate
+    return spellings[0]
+
+
+UNGLOSSED = {"exercise"}  # a word every chapter's exercises section names in its heading
+
+
 def catalogue_problems(path: Path, terms: list[Term] | None = None) -> list[str]:
     """Every problem of one ``.po`` file, each prefixed by the message's first words."""
     terms = glossary() if terms is None else terms

@@ -234,3 +234,19 @@ def join(segments: list[Segment], translations: dict[str, str] | None = None) ->
 def messages(text: str) -> list[str]:
     """The translatable units of ``text``, in order (duplicates kept)."""
     return [segment.text for segment in split(text) if segment.translatable]
+
+
+def kind(segment: Segment) -> str:
+    """What a translatable segment is: "heading", "title" (a directive's), "table" (a row) or "prose"."""
+    if segment.prefix.lstrip().startswith("#"):
+        return "heading"
+    if "{" in segment.prefix:
+        return "title"
+    if segment.text.lstrip().startswith("|"):
+        return "table"
+    return "prose"
+
+
+def units(text: str) -> list[tuple[str, str]]:
+    """(text, kind) of each translatable unit of ``text``, in order."""
+    return [(segment.text, kind(segment)) for segment in split(text) if segment.translatable]
