@@ -362,3 +362,41 @@ def browse(html: Path, names: list[str], executable: str, screenshots: Path, axe
                 audited[f"{folder}/{searched.name}" if folder else searched.name] = searched
         browser.close()
     return SiteVisit(reports, found, audited, list(blocked))
+
+
+def browser_and_axe() -> tuple[str, str | None]:
+    """Chromium's executable and axe-core's source for a browser test. Without Chromium the test
+    is skipped, and fails under CI; axe-core may be missing (None) except under CI."""
+    import pytest
+
+    executable = chromium_executable()
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium is missing under CI: {INSTALL_HINT}")
+        pytest.skip(f"Chromium not found: {INSTALL_HINT}")
+    axe = axe_source()
+    if axe is None and os.environ.get("CI") == "true":
+        pytest.fail(f"axe-core is missing under CI: {AXE_HINT}")
+    return executable, axe
+
+
+def broken_links(reports: dict[str, PageReport], html: Path, skip: str | None = None) -> list[str]:
+    """Links of the visited pages to pages of the site (served from ``html``) whose file does not
+    exist, or whose anchor is not on it; paths starting with ``skip`` are not looked at."""
+    broken = []
+    for name, report in reports.items():
+        for link in report.links:
+            parts = urlsplit(link)
+            if not is_local(link) or parts.scheme not in {"http", "https"}:
+                continue
+            if skip and parts.path.startswith(skip):
+                continue
+            target = html / parts.path.lstrip("/")
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{name} -> {parts.path}")
+            elif parts.fragment and target.suffix == ".html":
+                if f'id="{parts.fragment}"' not in target.read_text(encoding="utf-8"):
+                    broken.append(f"{name} -> {parts.path}#{parts.fragment}")
+    return sorted(set(broken))

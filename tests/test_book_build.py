@@ -11,7 +11,6 @@ The student edition (``tools/build_edition.py student``) is built after it, from
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,11 +21,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from booktools import REPO, chapter_notebooks, config, load_notebook, toc_entries
 from browser import (
-    AXE_FAILING_IMPACTS, AXE_HINT, INSTALL_HINT, MODES, PageReport, axe_source, browse,
-    chromium_executable, is_local,
+    AXE_FAILING_IMPACTS, AXE_HINT, MODES, PageReport, broken_links, browse, browser_and_axe,
 )
 
 BUILD_ROOT = REPO / "_build" / "test-build"
@@ -141,14 +138,7 @@ def browser_reports(build) -> dict[str, PageReport]:
     The Chinese edition's pages: tests/test_chinese_edition.py."""
     if not (build.html / "intro.html").exists():
         pytest.fail("the book did not build; see test_book_builds_from_clean_with_no_warnings")
-    executable = chromium_executable()
-    if executable is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium is missing under CI: {INSTALL_HINT}")
-        pytest.skip(f"Chromium not found: {INSTALL_HINT}")
-    axe = axe_source()
-    if axe is None and os.environ.get("CI") == "true":
-        pytest.fail(f"axe-core is missing under CI: {AXE_HINT}")
+    executable, axe = browser_and_axe()
     AXE["installed"] = axe is not None
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     seen = browse(build.html, toc_entries(), executable, SCREENSHOTS, axe, DARK_SCREENSHOTS,
@@ -213,25 +203,11 @@ def test_launch_menu_and_download_button_are_present(browser_reports):
 
 
 def test_internal_links_resolve(build, browser_reports):
-    """Every link to a page of the site points at a file that exists, and at an anchor on it."""
-    broken = []
-    for name, report in browser_reports.items():
-        for link in report.links:
-            parts = urlsplit(link)
-            if not is_local(link) or parts.scheme not in {"http", "https"}:
-                continue
-            if parts.path.startswith("/zh/"):
-                continue  # the Chinese edition, built by tests/test_chinese_edition.py, which checks these
-            target = build.html / parts.path.lstrip("/")
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.exists():
-                broken.append(f"{name} -> {parts.path}")
-            elif parts.fragment and target.suffix == ".html":
-                html = target.read_text(encoding="utf-8")
-                if f'id="{parts.fragment}"' not in html:
-                    broken.append(f"{name} -> {parts.path}#{parts.fragment}")
-    assert not broken, f"broken internal links: {sorted(set(broken))}"
+    """Every link to a page of the site points at a file that exists, and at an anchor on it.
+    (The language switch's links into zh/: tests/test_chinese_edition.py, which builds the
+    Chinese edition and checks them.)"""
+    broken = broken_links(browser_reports, build.html, skip="/zh/")
+    assert not broken, f"broken internal links: {broken}"
 
 
 def test_screenshots_of_every_page_are_kept(browser_reports):

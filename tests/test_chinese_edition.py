@@ -18,20 +18,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from booktools import REPO, chapter_notebooks, toc_entries, wait_for_fresh_file
-from browser import (
-    AXE_HINT,
-    INSTALL_HINT,
-    MODES,
-    PageReport,
-    axe_source,
-    browse,
-    chromium_executable,
-    is_local,
-)
+from browser import AXE_HINT, MODES, PageReport, broken_links, browse, browser_and_axe
 from test_book_build import (
     BUILD_ROOT,
     Build,
@@ -202,14 +192,7 @@ def zh_reports(english_site, zh_build) -> dict[str, PageReport]:
     mode, as tests/test_book_build.py does for the English pages; then Chinese searches."""
     if zh_build.returncode != 0:
         pytest.fail("the Chinese edition did not build; see test_chinese_edition_builds_with_no_warnings")
-    executable = chromium_executable()
-    if executable is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium is missing under CI: {INSTALL_HINT}")
-        pytest.skip(f"Chromium not found: {INSTALL_HINT}")
-    axe = axe_source()
-    if axe is None and os.environ.get("CI") == "true":
-        pytest.fail(f"axe-core is missing under CI: {AXE_HINT}")
+    executable, axe = browser_and_axe()
     VISIT["axe"] = axe is not None
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     # Dark-mode screenshots of the figures are taken on the English pages: the images are the same files.
@@ -245,21 +228,8 @@ def test_chinese_pages_show_math_figures_and_the_page_buttons(zh_reports):
 def test_chinese_pages_links_resolve(english_site, zh_reports):
     """Every link to a page of the site points at a file that exists, and at an anchor on it:
     inside the Chinese edition, and the language switch's links to the English pages."""
-    broken = []
-    for name, report in zh_reports.items():
-        for link in report.links:
-            parts = urlsplit(link)
-            if not is_local(link) or parts.scheme not in {"http", "https"}:
-                continue
-            target = english_site.html / parts.path.lstrip("/")
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.exists():
-                broken.append(f"{name} -> {parts.path}")
-            elif parts.fragment and target.suffix == ".html":
-                if f'id="{parts.fragment}"' not in target.read_text(encoding="utf-8"):
-                    broken.append(f"{name} -> {parts.path}#{parts.fragment}")
-    assert not broken, f"broken internal links: {sorted(set(broken))}"
+    broken = broken_links(zh_reports, english_site.html)
+    assert not broken, f"broken internal links: {broken}"
 
 
 def test_chinese_pages_have_no_serious_or_critical_accessibility_violation(zh_reports):
