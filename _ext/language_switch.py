@@ -6,8 +6,7 @@ The English site is served at ``/`` and the Chinese edition (``tools/build_editi
 English site, ``../`` from the Chinese one). The link goes into the article header, before the
 theme's buttons (template ``language-switch.html``, style ``language-switch.css``), and a ``<link rel="alternate" hreflang>`` into
 the page's head. Both sites have the same page names, so the link of page ``chapters/02_jacobian``
-is ``<root>chapters/02_jacobian.html``, made relative to the page. ``search_bar_text``, if set,
-replaces the search box's text (Jupyter Book's default, "Search this book...", is English).
+is ``<root>chapters/02_jacobian.html``, made relative to the page.
 """
 
 from __future__ import annotations
@@ -31,11 +30,6 @@ def other_language_url(pagename: str, root: str) -> str:
 
 
 def add_template(app: Sphinx, config: Config) -> None:
-    if config.search_bar_text:
-        # Jupyter Book sets the theme's search box text to an English default that no catalogue
-        # translates; an edition in another language gives its own.
-        config.html_theme_options = {**(config.html_theme_options or {}),
-                                     "search_bar_text": config.search_bar_text}
     if not config.language_switch:
         return
     if TEMPLATES not in config.templates_path:
@@ -64,7 +58,6 @@ def add_link(app: Sphinx, pagename: str, templatename: str, context: dict[str, A
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("language_switch", {}, "html", types=[dict])
-    app.add_config_value("search_bar_text", "", "html", types=[str])
     app.connect("config-inited", add_template, priority=800)
     app.connect("html-page-context", add_link)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import catalogue
+from . import catalogue, segments
 
 ROOT = catalogue.ROOT
 GLOSSARY_PAGE = ROOT / "glossary.md"
@@ -31,9 +31,9 @@ CODE = re.compile(r"(?<![`}])``?[^`]+``?")
 SUBSTITUTION = re.compile(r"\{\{[^}]*\}\}")
 LINK_TARGET = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 SHOWN_TEXT_ROLES = {"ref", "doc", "numref", "eq", "prf:ref", "download", "term"}
-# English prose that a translation keeps as it is: code, math, roles, link targets, urls.
-KEPT = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|``.*?``|`[^`]*`|\{[\w:-]+\}|\]\([^)]*\)|<[^>]+>|https?://\S+"
-                  r"|\"[^\"]*[\u4e00-\u9fff][^\"]*\"", re.S)
+# What a translation keeps as it is: what has no prose (segments.NON_PROSE: code, math, roles,
+# link targets, urls), and a quoted Chinese title.
+KEPT = re.compile(segments.NON_PROSE.pattern + r"|\"[^\"]*[\u4e00-\u9fff][^\"]*\"", re.S)
 
 
 @dataclass(frozen=True)
@@ -215,18 +215,9 @@ def glossary_problems(english: str, translation: str, terms: list[Term]) -> list
     Where spellings of two terms overlap ("vector-Jacobian product" and "Jacobian"), the longest
     match wins, so only its Chinese term is required.
     """
-    prose = english_prose(english)
-    matches = []
-    for term in terms:
-        matches += [(m.start(), m.end(), term) for m in term.pattern.finditer(prose)]
-    matches.sort(key=lambda m: (m[0], -(m[1] - m[0])))
-    required, end = [], -1
-    for start, stop, term in matches:
-        if start >= end:
-            required.append(term)
-            end = stop
+    required = dict.fromkeys(term for term, _ in terms_used(english, terms))
     return [f"glossary: {term.english!r} should be {term.chinese!r}"
-            for term in dict.fromkeys(required) if term.chinese not in translation]
+            for term in required if term.chinese not in translation]
 
 
 def terms_used(english: str, terms: list[Term]) -> list[tuple[Term, str]]:

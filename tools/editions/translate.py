@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import catalogue, segments
+from . import segments
 
 
 def translate_markdown(text: str, translations: dict[str, str]) -> str:
@@ -47,8 +47,3 @@ def translate_toc(toc: dict[str, Any], translations: dict[str, str]) -> dict[str
         if part.get("caption") in translations:
             part["caption"] = translations[part["caption"]]
     return translated
-
-
-def page_translations(page_domain: str, language: str) -> dict[str, str]:
-    """The translations of one page's catalogue (empty if the page has none yet)."""
-    return catalogue.translations(page_domain, language)

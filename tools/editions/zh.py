@@ -80,7 +80,7 @@ def write_pages(source: Path, english_cache, zh_cache) -> int:
     translated_messages = 0
     for page in catalogue.translated_pages():
         domain = catalogue.domain(page)
-        translations = translate.page_translations(domain, LANGUAGE)
+        translations = catalogue.translations(domain, LANGUAGE)
         translated_messages += len(translations)
         target = source / page.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -127,8 +127,8 @@ def zh_config(config: dict[str, Any], book_translations: dict[str, str], cache: 
     sphinx_config["togglebutton_hint"] = "点击显示"
     sphinx_config["togglebutton_hint_hide"] = "点击隐藏"
     sphinx_config["html_search_options"] = {"dict": str(search_dictionary)}
-    sphinx_config["proof_prefix"] = "证明："  # _ext/proof_prefix.py
-    sphinx_config["search_bar_text"] = "搜索本书……"  # _ext/language_switch.py
+    sphinx_config["proof_prefix"] = "证明："  # _ext/edition_labels.py
+    sphinx_config["search_bar_text"] = "搜索本书……"  # _ext/edition_labels.py
     sphinx_config["language_switch"] = SWITCH_TO_ENGLISH
     return derived
 
